@@ -1,0 +1,122 @@
+"""Command line for every workload: ``python cli.py fit|validate|test|predict --config configs/<preset>.yaml``.
+
+Models and data are chosen in YAML (or with ``--model CNN --data MNISTDataModule``); see
+``python cli.py fit --help`` and ``python cli.py fit --model CNN --help`` for every option.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.utilities import rank_zero_info
+
+# Imported so that LightningCLI knows every model and data module by its short name.
+import datamodules  # noqa: F401
+import lightning_modules  # noqa: F401
+import rl  # noqa: F401
+from datamodules import DataNotFoundError
+
+EVAL_SUBCOMMANDS = ("validate", "test", "predict")
+
+
+def checkpoint_dir(runs_dir: str, run_name: str) -> str:
+    """Checkpoints of a run live in one fixed folder, so ``--ckpt_path last`` finds them again."""
+    return str(Path(runs_dir) / run_name / "checkpoints")
+
+
+def run_dir(runs_dir: str, run_name: str) -> str:
+    return str(Path(runs_dir) / run_name)
+
+
+class CLI(LightningCLI):
+    """LightningCLI with per-run folders, a best/last ModelCheckpoint and readable summaries."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_argument("--run_name", default="default", help="Name of the run: outputs go to <runs_dir>/<run_name>/.")
+        parser.add_argument("--runs_dir", default="runs", help="Folder that holds one sub-folder per run.")
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults(
+            {
+                "checkpoint.monitor": "val/acc",
+                "checkpoint.mode": "max",
+                "checkpoint.filename": "best",  # one file, replaced when the monitored value improves
+                "checkpoint.save_last": True,
+                "checkpoint.enable_version_counter": False,
+            }
+        )
+        parser.link_arguments(("runs_dir", "run_name"), "checkpoint.dirpath", compute_fn=checkpoint_dir)
+        parser.link_arguments(("runs_dir", "run_name"), "trainer.default_root_dir", compute_fn=run_dir)
+        # Data facts flow into the model; a link is skipped when the model has no such argument (e.g. RL agents).
+        for fact in ("num_classes", "image_shape", "num_features"):
+            parser.link_arguments(f"data.{fact}", f"model.init_args.{fact}", apply_on="instantiate")
+
+    def before_instantiate_classes(self) -> None:
+        if self.subcommand in EVAL_SUBCOMMANDS:
+            config = self.config[self.subcommand]
+            config.ckpt_path = self._resolve_checkpoint(config.ckpt_path, config.checkpoint)
+
+    @staticmethod
+    def _resolve_checkpoint(ckpt_path: str | None, checkpoint) -> str | None:
+        """``best``/``last`` name the files this run's ModelCheckpoint keeps; fail clearly if absent."""
+        if ckpt_path not in ("best", "last"):
+            return ckpt_path
+        name = checkpoint.filename if ckpt_path == "best" else ModelCheckpoint.CHECKPOINT_NAME_LAST
+        path = Path(checkpoint.dirpath) / f"{name}{ModelCheckpoint.FILE_EXTENSION}"
+        if not path.is_file():
+            raise DataNotFoundError(
+                f"no '{ckpt_path}' checkpoint at {path}: train this run first (`cli.py fit` with the same "
+                f"--config/--run_name) or pass --ckpt_path PATH"
+            )
+        return str(path)
+
+    def after_fit(self) -> None:
+        callback = self.trainer.checkpoint_callback
+        if callback is None:
+            return
+        score = callback.best_model_score
+        rank_zero_info(
+            f"Best checkpoint: {callback.best_model_path or '(none)'}"
+            + (f" ({callback.monitor} = {score.item():.4f})" if score is not None else "")
+            + f"\nLast checkpoint: {callback.last_model_path or '(none)'}"
+            + f"\nLogs: {self.trainer.log_dir}  (tensorboard --logdir {self.trainer.default_root_dir})"
+        )
+
+    def after_test(self) -> None:
+        metrics = {k: round(v.item(), 4) for k, v in self.trainer.callback_metrics.items() if k.startswith("test/")}
+        rank_zero_info(f"Test results: {metrics} from checkpoint {self.trainer.ckpt_path or '(current weights)'}")
+
+    def after_predict(self) -> None:
+        predictions = self.trainer.predict_loop.predictions
+        if not predictions or not self.trainer.is_global_zero:
+            return
+        out = Path(self.trainer.default_root_dir) / "predictions.pt"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(predictions, out)
+        first = predictions[0]
+        preview = {k: v[:5].tolist() for k, v in first.items()} if isinstance(first, dict) else first
+        rank_zero_info(f"Predicted {len(predictions)} batch(es); first rows: {preview}\nSaved to {out}")
+
+
+def main(args: list[str] | None = None, run: bool = True) -> CLI:
+    """Entry point of ``python cli.py`` and of the ``lightning-classics`` command."""
+    try:
+        return CLI(
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            seed_everything_default=0,
+            auto_configure_optimizers=False,  # each module configures its own optimizer from typed arguments
+            trainer_defaults={"accelerator": "auto", "devices": "auto", "max_epochs": 10},
+            save_config_kwargs={"overwrite": True},  # re-running a command rewrites its saved config
+            args=args,
+            run=run,
+        )
+    except DataNotFoundError as err:
+        sys.exit(f"error: {err}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""One LightningDataModule for MNIST and Fashion-MNIST, held in memory as uint8 tensors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from datamodules.augment import random_affine
+from datamodules.idx import read_idx
+from datamodules.mnist_files import (
+    DATASETS,
+    TEST_IMAGES,
+    TEST_LABELS,
+    TRAIN_IMAGES,
+    TRAIN_LABELS,
+    DataNotFoundError,
+    DatasetName,
+    download,
+    find_files,
+    missing_message,
+)
+from datamodules.tensor_data import ShardSampler, TensorBatchDataset, keep_batch
+
+
+class MNISTDataModule(L.LightningDataModule):
+    """MNIST-format images decoded once into memory; batches are gathered with one index and
+    converted to float, augmented and normalised on the training device."""
+
+    num_classes = 10
+    image_shape = (1, 28, 28)
+
+    def __init__(
+        self,
+        data_dir: str = "data",
+        dataset: DatasetName = "mnist",
+        batch_size: int = 128,
+        eval_batch_size: int = 1000,
+        val_size: int = 5000,
+        split_seed: int = 0,
+        augment: bool = False,
+        download: bool = True,
+    ) -> None:
+        """
+        Args:
+            data_dir: Folder with the four IDX files (gzipped or not), flat or in torchvision's <Class>/raw/ layout.
+            dataset: Which dataset: ``mnist`` or ``fashion_mnist`` (same file format).
+            batch_size: Training batch size (per device).
+            eval_batch_size: Batch size for validation, test and predict (per device).
+            val_size: Images carved out of the 60,000 training images for validation.
+            split_seed: Seed of the train/validation split; fixed so every run validates on the same images.
+            augment: Random small affine transforms (rotate, shift, scale) of training batches, on the device.
+            download: Download the files with torchvision when they are not found.
+        """
+        super().__init__()
+        if dataset not in DATASETS:
+            raise ValueError(f"dataset must be one of {sorted(DATASETS)}, got {dataset!r}")
+        if batch_size < 1 or eval_batch_size < 1:
+            raise ValueError("batch_size and eval_batch_size must be positive")
+        self.save_hyperparameters()
+        self.data_dir = Path(data_dir)
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.val_size = val_size
+        self.split_seed = split_seed
+        self.augment = augment
+        self.download = download
+        info = DATASETS[dataset]
+        self.mean, self.std = info.mean, info.std
+        self.train_set: TensorBatchDataset | None = None
+        self.val_set: TensorBatchDataset | None = None
+        self.test_set: TensorBatchDataset | None = None
+
+    def prepare_data(self) -> None:
+        """Download the files if missing (runs once per node, before ``setup``)."""
+        if find_files(self.data_dir, self.dataset) is None:
+            if not self.download:
+                raise DataNotFoundError(missing_message(self.data_dir, self.dataset, "download is off"))
+            download(self.data_dir, self.dataset)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.test_set is not None:  # decoded already: Lightning calls setup once per stage
+            return
+        files = find_files(self.data_dir, self.dataset)
+        if files is None:
+            raise DataNotFoundError(missing_message(self.data_dir, self.dataset, "download is off"))
+        train_images, train_labels = read_idx(files[TRAIN_IMAGES]), read_idx(files[TRAIN_LABELS])
+        test_images, test_labels = read_idx(files[TEST_IMAGES]), read_idx(files[TEST_LABELS])
+        for images, labels, name in ((train_images, train_labels, "train"), (test_images, test_labels, "test")):
+            if images.dim() != 3 or images.shape[1:] != self.image_shape[1:] or len(images) != len(labels):
+                raise ValueError(
+                    f"{name} files in {self.data_dir} hold {tuple(images.shape)} images and {len(labels)} labels; "
+                    f"expected N x 28 x 28 images with one label each"
+                )
+        if not 0 < self.val_size < len(train_images):
+            raise ValueError(f"val_size must be between 1 and {len(train_images) - 1}, got {self.val_size}")
+
+        # The split is a fixed permutation so that no image is ever in both train and val.
+        order = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(self.split_seed))
+        self.val_indices, self.train_indices = order[: self.val_size], order[self.val_size :]
+        train_images = train_images.unsqueeze(1)  # (N, 28, 28) -> (N, 1, 28, 28)
+        self.train_set = TensorBatchDataset(train_images[self.train_indices], train_labels[self.train_indices].long())
+        self.val_set = TensorBatchDataset(train_images[self.val_indices], train_labels[self.val_indices].long())
+        self.test_set = TensorBatchDataset(test_images.unsqueeze(1), test_labels.long())
+
+    def train_dataloader(self) -> DataLoader:
+        # Under DDP Lightning swaps the RandomSampler for a DistributedSampler: one shard per process.
+        return DataLoader(
+            self.train_set, batch_size=self.batch_size, shuffle=True, collate_fn=keep_batch, pin_memory=self._pin()
+        )
+
+    def val_dataloader(self) -> DataLoader:
+        return self._eval_loader(self.val_set)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._eval_loader(self.test_set)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._eval_loader(self.test_set)
+
+    def _eval_loader(self, dataset: TensorBatchDataset) -> DataLoader:
+        sampler = None
+        if self.trainer is not None and self.trainer.world_size > 1:
+            # Our own shards: Lightning's default would pad them with repeated images.
+            sampler = ShardSampler(dataset, num_replicas=self.trainer.world_size, rank=self.trainer.global_rank)
+        return DataLoader(
+            dataset, batch_size=self.eval_batch_size, sampler=sampler, collate_fn=keep_batch, pin_memory=self._pin()
+        )
+
+    def _pin(self) -> bool:
+        return torch.cuda.is_available()
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        """uint8 images arrive on the device; convert, augment (training only) and normalise there."""
+        if isinstance(batch, torch.Tensor):  # e.g. the model summary's example_input_array: already float
+            return batch
+        images, labels = batch
+        images = images.float().div_(255)
+        if self.augment and self.trainer is not None and self.trainer.training:
+            images = random_affine(images)
+        return images.sub_(self.mean).div_(self.std), labels

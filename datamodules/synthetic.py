@@ -1,0 +1,66 @@
+"""A tiny synthetic 3-feature, 2-class dataset for TinyNet (and for quick tests)."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from datamodules.tensor_data import TensorBatchDataset, keep_batch
+
+
+def make_tiny_dataset(size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``size`` points in R^3 from a standard normal; class 1 where x0 + 2*x1 - x2 > 0."""
+    generator = torch.Generator().manual_seed(seed)
+    inputs = torch.randn(size, 3, generator=generator)
+    labels = (inputs @ torch.tensor([1.0, 2.0, -1.0]) > 0).long()
+    return inputs, labels
+
+
+class TinyDataModule(L.LightningDataModule):
+    """Linearly separable 3-feature data with 2 classes; predicts on a few fixed example inputs."""
+
+    num_features = 3
+    num_classes = 2
+
+    def __init__(
+        self,
+        train_size: int = 2000,
+        val_size: int = 500,
+        test_size: int = 500,
+        batch_size: int = 64,
+        seed: int = 0,
+        predict_inputs: list[list[float]] | None = None,
+    ) -> None:
+        """
+        Args:
+            train_size: Number of training points.
+            val_size: Number of validation points.
+            test_size: Number of test points.
+            batch_size: Batch size for every stage.
+            seed: Seed of the generated points (train, val and test use seed, seed+1, seed+2).
+            predict_inputs: Rows of 3 numbers that ``predict`` runs the network on; a few fixed examples by default.
+        """
+        super().__init__()
+        self.save_hyperparameters()
+        self.batch_size = batch_size
+        rows = predict_inputs if predict_inputs is not None else [[1.0, 2.0, 3.0], [0.5, -1.0, 0.0], [-1.0, 1.0, -2.0]]
+        self.predict_inputs = torch.tensor(rows, dtype=torch.float32)
+        if self.predict_inputs.dim() != 2 or self.predict_inputs.shape[1] != self.num_features:
+            raise ValueError(f"predict_inputs must be rows of {self.num_features} numbers, got {rows!r}")
+        self.sets = {
+            name: TensorBatchDataset(*make_tiny_dataset(size, seed + offset))
+            for offset, (name, size) in enumerate((("train", train_size), ("val", val_size), ("test", test_size)))
+        }
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(self.sets["train"], batch_size=self.batch_size, shuffle=True, collate_fn=keep_batch)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(self.sets["val"], batch_size=self.batch_size, collate_fn=keep_batch)
+
+    def test_dataloader(self) -> DataLoader:
+        return DataLoader(self.sets["test"], batch_size=self.batch_size, collate_fn=keep_batch)
+
+    def predict_dataloader(self) -> DataLoader:
+        return DataLoader(TensorBatchDataset(self.predict_inputs), batch_size=self.batch_size, collate_fn=keep_batch)

@@ -1,0 +1,79 @@
+"""Plain ``nn.Module`` networks, free of any training logic."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+class MLP(nn.Sequential):
+    """Fully connected classifier: flatten -> [Linear, ReLU, Dropout] per hidden layer -> Linear."""
+
+    def __init__(self, in_features: int, hidden_sizes: Sequence[int], num_classes: int, dropout: float = 0.0) -> None:
+        layers: list[nn.Module] = [nn.Flatten()]  # (B, C, H, W) -> (B, C*H*W)
+        width = in_features
+        for size in hidden_sizes:
+            layers += [nn.Linear(width, size), nn.ReLU(inplace=True), nn.Dropout(dropout)]
+            width = size
+        layers.append(nn.Linear(width, num_classes))
+        super().__init__(*layers)
+
+
+class ConvNet(nn.Module):
+    """Convolution blocks (conv 3x3, batch norm, ReLU, 2x2 max-pool) followed by an MLP head."""
+
+    def __init__(
+        self,
+        image_shape: Sequence[int],
+        channels: Sequence[int],
+        hidden_sizes: Sequence[int],
+        num_classes: int,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        in_channels, height, width = image_shape
+        blocks: list[nn.Module] = []
+        for out_channels in channels:
+            blocks += [
+                nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False),
+                nn.BatchNorm2d(out_channels),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            ]
+            in_channels, height, width = out_channels, height // 2, width // 2
+        self.features = nn.Sequential(*blocks)
+        self.head = MLP(in_channels * height * width, hidden_sizes, num_classes, dropout)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(images))  # (B, C, H, W) -> (B, C', H', W') -> (B, classes)
+
+
+class RowLSTM(nn.Module):
+    """Reads each image row by row (H steps of C*W features) and classifies from the last step's output."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int, num_classes: int, dropout: float) -> None:
+        super().__init__()
+        self.input_size = input_size
+        self.lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True, dropout=dropout)
+        self.classifier = nn.Linear(hidden_size, num_classes)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        batch, channels, height, width = images.shape
+        rows = images.permute(0, 2, 1, 3).reshape(batch, height, channels * width)  # (B, C, H, W) -> (B, H, C*W)
+        outputs, _ = self.lstm(rows)  # (B, H, hidden)
+        return self.classifier(outputs[:, -1])  # last step: (B, hidden) -> (B, classes)
+
+
+class TinyNet(nn.Sequential):
+    """3 inputs -> 4 -> 4 -> 2 outputs, ReLU between layers."""
+
+    def __init__(self, in_features: int = 3, hidden: int = 4, out_features: int = 2) -> None:
+        super().__init__(
+            nn.Linear(in_features, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, out_features),
+        )

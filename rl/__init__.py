@@ -1,0 +1,1 @@
+"""Reinforcement learning: tabular Q-learning on Taxi and DQN agents on CartPole."""
