@@ -6,6 +6,7 @@ Models and data are chosen in YAML (or with ``--model CNN --data MNISTDataModule
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +14,10 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities import rank_zero_info
+
+# lightning 2.6's own CLI code calls jsonargparse APIs deprecated in jsonargparse 4.49; the
+# warnings are about Lightning's code, not the user's, so they only add noise.
+os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
 
 # Imported so that LightningCLI knows every model and data module by its short name.
 import datamodules  # noqa: F401

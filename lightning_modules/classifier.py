@@ -57,10 +57,11 @@ class Classifier(L.LightningModule):
         loss = F.cross_entropy(logits, targets, label_smoothing=self.hparams.label_smoothing)
         accuracy = self.metrics[f"{stage}_acc"]
         accuracy(logits, targets)
-        on_step = stage == "train"
-        # Eval losses are averaged over all processes; the accuracy metric syncs its own counts.
-        self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True, sync_dist=not on_step)
-        self.log(f"{stage}/acc", accuracy, on_step=on_step, on_epoch=True, prog_bar=True)
+        training = stage == "train"
+        # Training loss is a per-step curve, everything else a per-epoch value (one key each, no
+        # _step/_epoch suffixes). Eval losses are averaged over processes; the metric syncs its own counts.
+        self.log(f"{stage}/loss", loss, on_step=training, on_epoch=not training, prog_bar=True, sync_dist=not training)
+        self.log(f"{stage}/acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
         return loss
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:

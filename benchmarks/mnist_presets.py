@@ -1,0 +1,93 @@
+"""Train a shipped MNIST preset end to end and report test accuracy and wall-clock per epoch.
+
+    .venv/bin/python benchmarks/mnist_presets.py mnist_cnn --data-dir ../shared/datasets/mnist
+    .venv/bin/python benchmarks/mnist_presets.py mnist_cnn --epochs 1          # the demo's one-epoch run
+    .venv/bin/python benchmarks/mnist_presets.py mnist_cnn --dataset fashion_mnist
+
+Prints one markdown table row (and appends it to --results if given).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import lightning as L
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cli import main  # noqa: E402
+
+
+class EpochTimer(L.Callback):
+    """Wall-clock of each training epoch (validation excluded) and the val accuracy after it."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self.val_acc: list[float] = []
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self._start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self.seconds.append(time.perf_counter() - self._start)
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if not trainer.sanity_checking:
+            self.val_acc.append(trainer.callback_metrics["val/acc"].item())
+
+
+def run(preset: str, data_dir: str, dataset: str | None, epochs: int | None, runs_dir: str) -> dict:
+    args = [
+        "--config", str(ROOT / "configs" / f"{preset}.yaml"),
+        "--data.data_dir", data_dir,
+        "--runs_dir", runs_dir,
+        "--run_name", f"bench_{preset}_{dataset or 'mnist'}_{epochs or 'preset'}",
+        "--trainer.enable_progress_bar", "false",
+    ]  # fmt: skip
+    if dataset:
+        args += ["--data.dataset", dataset]
+    if epochs:
+        args += ["--trainer.max_epochs", str(epochs)]
+    cli = main(args, run=False)
+    timer = EpochTimer()
+    cli.trainer.callbacks.append(timer)
+    start = time.perf_counter()
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    fit_seconds = time.perf_counter() - start
+    (result,) = cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best", verbose=False)
+    return {
+        "preset": preset,
+        "dataset": dataset or "mnist",
+        "epochs": cli.trainer.current_epoch,
+        "test_acc": result["test/acc"],
+        "best_val_acc": max(timer.val_acc),
+        "s_per_epoch": sum(timer.seconds) / len(timer.seconds),
+        "fit_s": fit_seconds,
+        "val_acc_by_epoch": [round(a, 4) for a in timer.val_acc],
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("preset", help="configs/<preset>.yaml, e.g. mnist_cnn")
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "datasets" / "mnist"))
+    parser.add_argument("--dataset", choices=["mnist", "fashion_mnist"])
+    parser.add_argument("--epochs", type=int, help="override the preset's max_epochs")
+    parser.add_argument("--runs-dir", default=str(ROOT / "runs"))
+    parser.add_argument("--results", help="markdown file to append the result row to")
+    args = parser.parse_args()
+    r = run(args.preset, args.data_dir, args.dataset, args.epochs, args.runs_dir)
+    row = (
+        f"| {r['preset']} | {r['dataset']} | {r['epochs']} | {100 * r['test_acc']:.2f}% | "
+        f"{100 * r['best_val_acc']:.2f}% | {r['s_per_epoch']:.1f} s | {r['fit_s']:.0f} s |"
+    )
+    print("| preset | dataset | epochs | test acc (best ckpt) | best val acc | train s/epoch | fit wall-clock |")
+    print(row)
+    print("val acc by epoch:", r["val_acc_by_epoch"])
+    if args.results:
+        with open(args.results, "a") as f:
+            f.write(row + f"  <!-- val by epoch {r['val_acc_by_epoch']} -->\n")

@@ -1,0 +1,112 @@
+"""The CLI in-process: fit, test, predict, resume, presets and error messages."""
+
+import logging
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+
+
+def cnn_args(subcommand, mnist_dir, runs_dir, *extra):
+    return [
+        subcommand,
+        "--config", str(ROOT / "configs/mnist_cnn.yaml"),
+        "--data.data_dir", str(mnist_dir),
+        "--data.val_size", "50",
+        "--data.batch_size", "50",
+        "--runs_dir", str(runs_dir),
+        *QUIET,
+        *extra,
+    ]  # fmt: skip
+
+
+def test_fit_then_test_best_and_predict(tmp_path, mnist_dir, caplog):
+    runs = tmp_path / "runs"
+    with caplog.at_level(logging.INFO):
+        cli = main(cnn_args("fit", mnist_dir, runs, "--trainer.max_epochs", "2"))
+    checkpoints = runs / "mnist_cnn" / "checkpoints"
+    assert (checkpoints / "best.ckpt").is_file() and (checkpoints / "last.ckpt").is_file()
+    assert cli.trainer.callback_metrics["val/acc"] >= 0.5
+    assert f"Best checkpoint: {checkpoints / 'best.ckpt'}" in caplog.text
+
+    with caplog.at_level(logging.INFO):
+        cli = main(cnn_args("test", mnist_dir, runs, "--ckpt_path", "best"))
+    assert cli.trainer.ckpt_path == str(checkpoints / "best.ckpt")
+    assert cli.trainer.callback_metrics["test/acc"] >= 0.5
+    assert "Test results: {" in caplog.text and "'test/acc'" in caplog.text
+
+    main(cnn_args("predict", mnist_dir, runs, "--ckpt_path", "last"))
+    predictions = torch.load(runs / "mnist_cnn" / "predictions.pt", weights_only=True)
+    assert sum(len(batch["prediction"]) for batch in predictions) == 100  # every test image once
+
+
+def test_checkpoints_load_with_weights_only(tmp_path, mnist_dir):
+    runs = tmp_path / "runs"
+    main(cnn_args("fit", mnist_dir, runs, "--trainer.max_epochs", "1"))
+    checkpoint = torch.load(runs / "mnist_cnn" / "checkpoints" / "best.ckpt", weights_only=True)
+    assert checkpoint["hyper_parameters"]["lr"] == pytest.approx(0.003)  # from the preset
+    assert checkpoint["hyper_parameters"]["num_classes"] == 10  # linked from the data module
+
+
+def test_resume_from_last_continues_the_epoch_count(tmp_path, mnist_dir):
+    runs = tmp_path / "runs"
+    first = main(cnn_args("fit", mnist_dir, runs, "--trainer.max_epochs", "1"))
+    steps_per_epoch = first.trainer.global_step
+    assert steps_per_epoch == 5  # 250 training images / batch 50
+    resumed = main(cnn_args("fit", mnist_dir, runs, "--trainer.max_epochs", "2", "--ckpt_path", "last"))
+    assert resumed.trainer.current_epoch == 2
+    assert resumed.trainer.global_step == 2 * steps_per_epoch
+
+
+def test_running_the_same_command_twice_works(tmp_path, mnist_dir):
+    args = cnn_args("fit", mnist_dir, tmp_path / "runs", "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "1")
+    main(args)
+    main(args)  # must not fail on the config saved by the first run
+
+
+def test_missing_best_checkpoint_is_a_clear_error(tmp_path, mnist_dir):
+    with pytest.raises(SystemExit) as info:
+        main(cnn_args("test", mnist_dir, tmp_path / "runs", "--ckpt_path", "best"))
+    assert "no 'best' checkpoint" in str(info.value) and "--ckpt_path PATH" in str(info.value)
+
+
+def test_bad_data_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(SystemExit) as info:
+        main(cnn_args("fit", tmp_path / "nothing-here", tmp_path / "runs", "--data.download", "false"))
+    message = str(info.value)
+    assert message.startswith("error: mnist files not found") and "--data.data_dir" in message
+    assert "\n" not in message
+
+
+def test_print_config_runs_as_is(tmp_path, mnist_dir, capsys):
+    with pytest.raises(SystemExit):
+        main(cnn_args("fit", mnist_dir, tmp_path / "runs", "--trainer.max_epochs", "1", "--print_config"))
+    printed = capsys.readouterr().out
+    config_file = tmp_path / "printed.yaml"
+    config_file.write_text(printed)
+    assert yaml.safe_load(printed)["model"]["class_path"] == "lightning_modules.CNN"
+    cli = main(["fit", "--config", str(config_file), "--trainer.limit_train_batches", "1"])
+    assert cli.trainer.current_epoch == 1
+
+
+@pytest.mark.parametrize("preset", ["mnist_ann", "mnist_cnn", "mnist_lstm", "tiny_net"])
+def test_presets_build_their_model_and_data(preset, tmp_path):
+    cli = main(["--config", str(ROOT / f"configs/{preset}.yaml"), "--runs_dir", str(tmp_path)], run=False)
+    assert type(cli.model).__name__.lower() in preset.replace("_", "")
+    assert cli.trainer.max_epochs > 1
+
+
+def test_tiny_net_fit_and_predict(tmp_path):
+    args = ["--config", str(ROOT / "configs/tiny_net.yaml"), "--runs_dir", str(tmp_path), *QUIET]
+    cli = main(["fit", *args])
+    assert cli.trainer.callback_metrics["val/acc"] >= 0.95
+    main(["predict", *args, "--ckpt_path", "best"])
+    predictions = torch.load(tmp_path / "tiny_net" / "predictions.pt", weights_only=True)
+    # The default example inputs [1, 2, 3], [0.5, -1, 0], [-1, 1, -2]: class 1 where x0 + 2*x1 - x2 > 0.
+    assert predictions[0]["prediction"].tolist() == [1, 0, 1]

@@ -1,0 +1,101 @@
+import lightning as L
+import pytest
+import torch
+
+from datamodules import MNISTDataModule, TinyDataModule
+from lightning_modules import ANN, CNN, LSTM, TinyNet
+from lightning_modules.networks import RowLSTM
+from lightning_modules.schedules import lr_multiplier
+
+
+def quiet_trainer(tmp_path, **kwargs) -> L.Trainer:
+    return L.Trainer(
+        default_root_dir=tmp_path,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize("model_class", [ANN, CNN, LSTM])
+def test_image_classifiers_output_ten_logits(model_class):
+    model = model_class()
+    assert model(torch.randn(4, 1, 28, 28)).shape == (4, 10)
+    assert model(model.example_input_array).shape == (1, 10)
+
+
+def test_architectures_match_their_descriptions():
+    ann_linears = [m for m in ANN().net if isinstance(m, torch.nn.Linear)]
+    assert [m.in_features for m in ann_linears][0] == 784 and len(ann_linears) == 4  # 3 hidden + output
+    cnn = CNN().net
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in cnn.modules()) == 3
+    assert sum(isinstance(m, torch.nn.Linear) for m in cnn.modules()) == 3
+    lstm = LSTM().net
+    assert isinstance(lstm, RowLSTM)
+    assert (lstm.lstm.input_size, lstm.lstm.hidden_size, lstm.lstm.num_layers) == (28, 256, 2)
+    assert lstm.lstm.dropout == pytest.approx(0.2)
+    assert isinstance(lstm.classifier, torch.nn.Linear)
+
+
+def test_lstm_reads_rows_in_order():
+    """Changing only the last row must change the output: the classifier sees the final step."""
+    model = LSTM(hidden_size=8, num_layers=1, dropout=0.0).eval()
+    images = torch.zeros(1, 1, 28, 28)
+    changed = images.clone()
+    changed[0, 0, -1] = 1.0
+    assert not torch.allclose(model(images), model(changed))
+
+
+def test_tiny_net_shapes():
+    model = TinyNet()
+    assert model(torch.randn(5, 3)).shape == (5, 2)
+    assert sum(p.numel() for p in model.parameters()) == (3 * 4 + 4) + (4 * 4 + 4) + (4 * 2 + 2)
+
+
+@pytest.mark.parametrize(
+    ("model_class", "epochs", "lr"),
+    [(ANN, 4, 1e-3), (CNN, 4, 3e-3), (LSTM, 6, 3e-3)],
+)
+def test_image_classifier_learns_easy_digits(tmp_path, mnist_dir, model_class, epochs, lr):
+    L.seed_everything(0)
+    dm = MNISTDataModule(str(mnist_dir), val_size=50, batch_size=25, download=False)
+    model = model_class(lr=lr)
+    trainer = quiet_trainer(tmp_path, max_epochs=epochs)
+    trainer.fit(model, datamodule=dm)
+    (result,) = trainer.test(model, datamodule=dm, verbose=False)
+    assert result["test/acc"] >= 0.9
+
+
+def test_tiny_net_learns_separable_data(tmp_path):
+    L.seed_everything(0)
+    model = TinyNet(lr=0.03)
+    dm = TinyDataModule()
+    trainer = quiet_trainer(tmp_path, max_epochs=10)
+    trainer.fit(model, datamodule=dm)
+    (result,) = trainer.test(model, datamodule=dm, verbose=False)
+    assert result["test/acc"] >= 0.95
+
+
+def test_logged_keys_follow_stage_slash_metric(tmp_path):
+    model = TinyNet()
+    trainer = quiet_trainer(tmp_path, max_epochs=1)
+    trainer.fit(model, datamodule=TinyDataModule(train_size=64, val_size=32, test_size=32))
+    assert {"train/loss", "train/acc", "val/loss", "val/acc"} <= set(trainer.logged_metrics)
+
+
+@pytest.mark.parametrize("schedule", ["onecycle", "cosine"])
+def test_schedules_warm_up_then_anneal_to_zero(schedule):
+    values = [lr_multiplier(step, 100, schedule, warmup_fraction=0.1) for step in range(101)]
+    assert max(values) == pytest.approx(1.0)
+    assert values[-1] == pytest.approx(0.0, abs=1e-6)
+    assert values[50] > values[90]
+    if schedule == "onecycle":
+        assert values[0] == pytest.approx(0.1) and values[0] < values[5] < values[9]
+    else:
+        assert values[0] == pytest.approx(1.0)
+    assert lr_multiplier(500, 100, schedule, 0.1) == pytest.approx(0.0, abs=1e-6)  # no error past the end
+    assert lr_multiplier(7, 100, "none", 0.1) == 1.0
