@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import torch
@@ -18,6 +19,8 @@ from lightning.pytorch.utilities import rank_zero_info
 # lightning 2.6's own CLI code calls jsonargparse APIs deprecated in jsonargparse 4.49; the
 # warnings are about Lightning's code, not the user's, so they only add noise.
 os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
+# Likewise lightning 2.6 calls a torch pytree API that torch 2.14 deprecates, once per run.
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
 
 # Imported so that LightningCLI knows every model and data module by its short name.
 import datamodules  # noqa: F401
@@ -116,6 +119,7 @@ def main(args: list[str] | None = None, run: bool = True) -> CLI:
             auto_configure_optimizers=False,  # each module configures its own optimizer from typed arguments
             trainer_defaults={"accelerator": "auto", "devices": "auto", "max_epochs": 10},
             save_config_kwargs={"overwrite": True},  # re-running a command rewrites its saved config
+            parser_kwargs={"description": "Train, validate, test or predict with a model and data from configs/."},
             args=args,
             run=run,
         )
