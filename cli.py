@@ -40,6 +40,17 @@ def run_dir(runs_dir: str, run_name: str) -> str:
     return str(Path(runs_dir) / run_name)
 
 
+class LatestCheckpoint(ModelCheckpoint):
+    """Keeps ``last.ckpt`` at the end of the latest epoch, whether or not that epoch was the best.
+
+    (``ModelCheckpoint(save_last=True)`` only rewrites ``last.ckpt`` when a top-k checkpoint was
+    saved in the same epoch, so ``--ckpt_path last`` could resume from an older epoch.)
+    """
+
+    def __init__(self, dirpath: str | None = None) -> None:
+        super().__init__(dirpath=dirpath, filename=self.CHECKPOINT_NAME_LAST, monitor=None, save_top_k=1)
+
+
 class CLI(LightningCLI):
     """LightningCLI with per-run folders, a best/last ModelCheckpoint and readable summaries."""
 
@@ -52,11 +63,12 @@ class CLI(LightningCLI):
                 "checkpoint.monitor": "val/acc",
                 "checkpoint.mode": "max",
                 "checkpoint.filename": "best",  # one file, replaced when the monitored value improves
-                "checkpoint.save_last": True,
                 "checkpoint.enable_version_counter": False,
             }
         )
-        parser.link_arguments(("runs_dir", "run_name"), "checkpoint.dirpath", compute_fn=checkpoint_dir)
+        parser.add_lightning_class_args(LatestCheckpoint, "last_checkpoint")
+        for group in ("checkpoint", "last_checkpoint"):
+            parser.link_arguments(("runs_dir", "run_name"), f"{group}.dirpath", compute_fn=checkpoint_dir)
         parser.link_arguments(("runs_dir", "run_name"), "trainer.default_root_dir", compute_fn=run_dir)
         # Data facts flow into the model; a link is skipped when the model has no such argument (e.g. RL agents).
         for fact in ("num_classes", "image_shape", "num_features"):
@@ -82,14 +94,14 @@ class CLI(LightningCLI):
         return str(path)
 
     def after_fit(self) -> None:
-        callback = self.trainer.checkpoint_callback
-        if callback is None:
-            return
-        score = callback.best_model_score
+        callbacks = self.trainer.checkpoint_callbacks
+        last = next(c for c in callbacks if isinstance(c, LatestCheckpoint))
+        best = next(c for c in callbacks if not isinstance(c, LatestCheckpoint))
+        score = best.best_model_score
         rank_zero_info(
-            f"Best checkpoint: {callback.best_model_path or '(none)'}"
-            + (f" ({callback.monitor} = {score.item():.4f})" if score is not None else "")
-            + f"\nLast checkpoint: {callback.last_model_path or '(none)'}"
+            f"Best checkpoint: {best.best_model_path or '(none)'}"
+            + (f" ({best.monitor} = {score.item():.4f})" if score is not None else "")
+            + f"\nLast checkpoint: {last.best_model_path or '(none)'}"
             + f"\nLogs: {self.trainer.log_dir}  (tensorboard --logdir {self.trainer.default_root_dir})"
         )
 

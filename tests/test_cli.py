@@ -64,6 +64,15 @@ def test_resume_from_last_continues_the_epoch_count(tmp_path, mnist_dir):
     assert resumed.trainer.global_step == 2 * steps_per_epoch
 
 
+def test_last_checkpoint_is_the_latest_epoch_even_when_it_is_not_the_best(tmp_path, mnist_dir):
+    runs = tmp_path / "runs"
+    # mode=min on accuracy: "best" stays at the first epoch while accuracy rises.
+    main(cnn_args("fit", mnist_dir, runs, "--trainer.max_epochs", "3", "--checkpoint.mode", "min"))
+    checkpoints = runs / "mnist_cnn" / "checkpoints"
+    assert torch.load(checkpoints / "best.ckpt", weights_only=True)["global_step"] == 5
+    assert torch.load(checkpoints / "last.ckpt", weights_only=True)["global_step"] == 15
+
+
 def test_running_the_same_command_twice_works(tmp_path, mnist_dir):
     args = cnn_args("fit", mnist_dir, tmp_path / "runs", "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "1")
     main(args)
