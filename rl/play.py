@@ -1,0 +1,98 @@
+"""Watch a trained agent drive one episode: ``python -m rl.play --ckpt runs/taxi_qlearning/checkpoints/best.ckpt``.
+
+Works with any agent LightningModule that LightningCLI trained and that offers the small interface in
+:class:`GreedyAgent`: the CLI stores the module's import path in the checkpoint (``_class_path``), so this
+command needs no model name, only the checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import time
+from typing import Any, Protocol, runtime_checkable
+
+import gymnasium as gym
+import torch
+
+
+@runtime_checkable
+class GreedyAgent(Protocol):
+    """What ``rl.play`` asks of an agent module (``action_name(action) -> str`` is optional)."""
+
+    def make_env(self, render_mode: str | None = None) -> gym.Env: ...
+
+    def act_greedy(self, obs: Any) -> int: ...
+
+
+def agent_class(ckpt_path: str, class_path: str | None = None) -> type:
+    """The LightningModule class that wrote ``ckpt_path``, from ``class_path`` or the checkpoint's hyper-parameters."""
+    if class_path is None:
+        # weights_only: only tensors and primitives are unpickled, nothing in the file can run code.
+        hparams = torch.load(ckpt_path, map_location="cpu", weights_only=True).get("hyper_parameters", {})
+        class_path = hparams.get("_class_path")
+        if class_path is None:
+            raise SystemExit(f"error: {ckpt_path} names no module class (not written by cli.py); pass --class_path")
+    module_name, _, class_name = class_path.rpartition(".")
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def load_agent(ckpt_path: str, class_path: str | None = None) -> GreedyAgent:
+    agent = agent_class(ckpt_path, class_path).load_from_checkpoint(ckpt_path, map_location="cpu")
+    if not isinstance(agent, GreedyAgent):
+        raise SystemExit(f"error: {type(agent).__name__} lacks make_env(render_mode) / act_greedy(obs)")
+    agent.eval()
+    return agent
+
+
+def play(agent: GreedyAgent, seed: int | None = None, render: str = "ansi", delay: float = 0.0) -> float:
+    """Play one greedy episode, printing every frame, action and reward; return the episode return."""
+    probe = agent.make_env()
+    supported = probe.metadata.get("render_modes", [])
+    probe.close()
+    render_mode = render if render in supported else None  # e.g. CartPole has no text render: print observations
+    env = agent.make_env(render_mode=render_mode)
+    name = getattr(agent, "action_name", str)
+
+    def show(obs: Any) -> None:
+        if render_mode == "ansi":
+            print(env.render(), end="")
+        elif render_mode is None:
+            print(f"observation: {obs}")
+        # "human" draws its own window on every step
+
+    obs, _ = env.reset(seed=seed)
+    show(obs)
+    episode_return, steps = 0.0, 0
+    with torch.inference_mode():
+        while True:
+            action = agent.act_greedy(obs)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            episode_return += float(reward)
+            steps += 1
+            print(f"step {steps}: action {action} ({name(action)}), reward {float(reward):+g}, "
+                  f"return {episode_return:+g}")
+            show(obs)
+            if terminated or truncated:
+                break
+            time.sleep(delay)
+    env.close()
+    end = "reached the goal (terminated)" if terminated else "hit the time limit (truncated)"
+    print(f"Episode return: {episode_return:g} in {steps} steps; {end}.")
+    return episode_return
+
+
+def main(argv: list[str] | None = None) -> float:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ckpt", required=True, help="checkpoint written by `cli.py fit`")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the start state (default: random)")
+    parser.add_argument("--render", default="ansi", choices=["ansi", "human", "none"], help="how to show frames")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait between steps")
+    parser.add_argument("--class_path", default=None, help="module class, for checkpoints not written by cli.py")
+    args = parser.parse_args(argv)
+    agent = load_agent(args.ckpt, args.class_path)
+    return play(agent, seed=args.seed, render=args.render, delay=args.delay)
+
+
+if __name__ == "__main__":
+    main()

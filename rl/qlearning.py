@@ -1,0 +1,221 @@
+"""Tabular Q-learning as a LightningModule: the Lightning loop drives episodes, the Q-table is a buffer.
+
+One "epoch" is ``episodes_per_epoch`` training episodes; each ``training_step`` plays ``episodes_per_step`` of
+them start to finish (so a checkpoint never falls mid-episode) and updates the table after every env step.
+Validation and test play greedy episodes from fixed seeds, so their scores compare across checkpoints.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from rl.evaluation import greedy_returns
+from rl.qlearning_core import linear_epsilon, training_episode
+
+# Seeds of the evaluation episodes: validation and test draw start states from disjoint seed ranges, and both
+# differ from the training env's stream, so the test set is not the set the best checkpoint was picked on.
+VAL_SEED_BASE = 1_000_000
+TEST_SEED_BASE = 2_000_000
+EVAL_EPISODES_PER_STEP = 100  # evaluation episodes per validation/test step: few Lightning calls, cheap to run
+STATE_KEY = "qlearning_state"  # where on_save_checkpoint keeps what a resume needs besides the Q-table
+# Readable action names for rl.play, by env name (gymnasium's Taxi docs: 0 south/down ... 5 drop-off).
+ACTION_NAMES = {"Taxi": ("down", "up", "right", "left", "pick up", "drop off")}
+
+
+def _chunks(start: int, stop: int, size: int) -> list[list[int]]:
+    return [list(range(i, min(i + size, stop))) for i in range(start, stop, size)]
+
+
+def _rng_from_state(state: dict) -> np.random.Generator:
+    """Rebuild a numpy Generator from ``bit_generator.state`` (a dict of str/int, safe for weights_only loads)."""
+    bit_generator = getattr(np.random, state["bit_generator"])()
+    bit_generator.state = state
+    return np.random.Generator(bit_generator)
+
+
+class TabularQLearning(L.LightningModule):
+    """Q-learning with an epsilon-greedy behaviour policy on an env with discrete states and actions (Taxi)."""
+
+    def __init__(
+        self,
+        env_id: str = "Taxi-v4",
+        lr: float = 0.1,
+        gamma: float = 0.99,
+        epsilon_start: float = 1.0,
+        epsilon_end: float = 0.1,
+        epsilon_decay_episodes: int = 500,
+        q_init: float = 0.0,
+        episodes_per_epoch: int = 1000,
+        episodes_per_step: int = 10,
+        val_episodes: int = 1000,
+        test_episodes: int = 1000,
+        seed: int | None = None,
+    ) -> None:
+        """
+        Args:
+            env_id: Gymnasium env with Discrete observations and actions (``Taxi-v4``; ``Taxi-v3`` is deprecated).
+            lr: Step size of the update ``Q[s,a] += lr * (target - Q[s,a])``; 1.0 suits deterministic envs.
+            gamma: Discount of future rewards in the target ``r + gamma * max_a Q[s',a]``.
+            epsilon_start: Chance of a random action in the first training episode.
+            epsilon_end: Chance of a random action once the schedule has finished decaying.
+            epsilon_decay_episodes: Episodes over which epsilon falls linearly from start to end.
+            q_init: Initial value of every Q-table entry; above every achievable return ("optimistic") makes
+                each untried action look best until tried, a systematic form of exploration.
+            episodes_per_epoch: Training episodes per Lightning epoch (one validation and checkpoint per epoch).
+            episodes_per_step: Episodes played by one ``training_step``; more means less Lightning overhead.
+            val_episodes: Greedy episodes, on fixed seeds, behind ``val/mean_return`` after every epoch.
+            test_episodes: Greedy episodes, on fixed seeds, behind ``test/mean_return`` and ``test/std_return``.
+            seed: Seed of exploration and of the training env; ``None`` derives it from ``seed_everything``.
+        """
+        super().__init__()
+        self.save_hyperparameters()  # primitives only: checkpoints load with torch.load(weights_only=True)
+        # Each training_step updates the table itself; Lightning must not look for a loss to backpropagate.
+        self.automatic_optimization = False
+        self.train_env = gym.make(env_id)
+        n_states, n_actions = self._discrete_sizes(self.train_env)
+        # A buffer: saved in every checkpoint's state_dict, never touched by an optimizer. float64 so that many
+        # small updates do not round away; the training loop edits it in place through a numpy view.
+        self.register_buffer("q_table", torch.full((n_states, n_actions), float(q_init), dtype=torch.float64))
+        self.episodes_done = 0
+        # torch.initial_seed() is the seed_everything value, so `--seed_everything N` reseeds the agent too.
+        self.rng = np.random.default_rng(torch.initial_seed() if seed is None else seed)
+        self._eval_env: gym.Env | None = None
+        self._eval_returns: list[float] = []
+
+    @staticmethod
+    def _discrete_sizes(env: gym.Env) -> tuple[int, int]:
+        obs_space, action_space = env.observation_space, env.action_space
+        if not isinstance(obs_space, gym.spaces.Discrete) or not isinstance(action_space, gym.spaces.Discrete):
+            raise ValueError(f"tabular Q-learning needs Discrete spaces, got {obs_space} and {action_space}")
+        return int(obs_space.n), int(action_space.n)
+
+    # ---- the agent interface that rl.play (and any evaluation) uses -------------------------------------------
+
+    def make_env(self, render_mode: str | None = None) -> gym.Env:
+        """A fresh env of the kind this agent was trained on."""
+        return gym.make(self.hparams.env_id, render_mode=render_mode)
+
+    def act_greedy(self, obs) -> int:
+        """The action with the highest Q-value (the first one on ties)."""
+        return int(self.table()[int(obs)].argmax())
+
+    def action_name(self, action: int) -> str:
+        """A readable name of ``action`` for ``rl.play`` (the number itself for envs without a list)."""
+        names = ACTION_NAMES.get(self.train_env.spec.name if self.train_env.spec else "")
+        return names[action] if names else str(action)
+
+    def table(self) -> np.ndarray:
+        """The Q-table as a numpy view: writes to it change the buffer, with no per-step torch op."""
+        if self.q_table.device.type != "cpu":
+            raise RuntimeError(
+                f"the Q-table is on {self.q_table.device}; tabular Q-learning runs on CPU "
+                "(set `trainer.accelerator: cpu`)"
+            )
+        return self.q_table.numpy()
+
+    @property
+    def epsilon(self) -> float:
+        """Exploration rate of the next training episode."""
+        hp = self.hparams
+        return linear_epsilon(self.episodes_done, hp.epsilon_start, hp.epsilon_end, hp.epsilon_decay_episodes)
+
+    # ---- training ---------------------------------------------------------------------------------------------
+
+    def train_dataloader(self) -> DataLoader:
+        # Each batch lists the episode numbers (within the epoch) that one training_step plays.
+        hp = self.hparams
+        return DataLoader(_chunks(0, hp.episodes_per_epoch, hp.episodes_per_step), batch_size=None)
+
+    def training_step(self, batch: list[int], batch_idx: int) -> None:
+        hp = self.hparams
+        q = self.table()
+        returns, steps, epsilons = [], 0, []
+        for _ in batch:
+            epsilon = self.epsilon
+            # Only the very first episode seeds the env (from the agent's seed); later resets continue the env's
+            # own RNG, which checkpoints carry, so a resumed run meets the same start states.
+            seed = int(self.rng.integers(2**31)) if self.episodes_done == 0 else None
+            episode_return, episode_steps = training_episode(
+                self.train_env, q, epsilon, hp.lr, hp.gamma, self.rng, seed=seed
+            )
+            self.episodes_done += 1
+            returns.append(episode_return)
+            epsilons.append(epsilon)
+            steps += episode_steps
+        # Lightning counts global_step in optimizer steps, and ModelCheckpoint skips saving while global_step
+        # stands still; stepping the no-op optimizer (configure_optimizers gave none) records one update.
+        self.optimizers().step()
+        n = len(batch)
+        self.log("train/episode_return", sum(returns) / n, on_step=True, on_epoch=True, batch_size=n, prog_bar=True)
+        self.log("train/episode_steps", steps / n, on_step=True, on_epoch=True, batch_size=n)
+        self.log("train/epsilon", sum(epsilons) / n, on_step=True, on_epoch=False, batch_size=n)
+        self.log("train/episodes", float(self.episodes_done), on_step=True, on_epoch=False, batch_size=n)
+
+    def configure_optimizers(self) -> None:
+        return None  # the Q-update is applied by hand in training_step
+
+    # ---- validation and test: greedy episodes on fixed seeds --------------------------------------------------
+
+    def val_dataloader(self) -> DataLoader:
+        base = VAL_SEED_BASE
+        return DataLoader(_chunks(base, base + self.hparams.val_episodes, EVAL_EPISODES_PER_STEP), batch_size=None)
+
+    def test_dataloader(self) -> DataLoader:
+        base = TEST_SEED_BASE
+        return DataLoader(_chunks(base, base + self.hparams.test_episodes, EVAL_EPISODES_PER_STEP), batch_size=None)
+
+    def _play_greedy(self, seeds: list[int]) -> None:
+        if self._eval_env is None:
+            self._eval_env = self.make_env()  # its own env: reseeding it never disturbs the training stream
+        # The greedy policy is fixed during evaluation: read it off the table once, then a list lookup per step.
+        policy = self.table().argmax(axis=1).tolist()
+        self._eval_returns += greedy_returns(self._eval_env, policy.__getitem__, seeds)
+
+    def validation_step(self, batch: list[int], batch_idx: int) -> None:
+        self._play_greedy(batch)
+
+    def test_step(self, batch: list[int], batch_idx: int) -> None:
+        self._play_greedy(batch)
+
+    def _log_eval(self, stage: str) -> None:
+        returns = np.asarray(self._eval_returns)
+        self._eval_returns = []
+        if returns.size == 0:
+            return
+        self.log(f"{stage}/mean_return", float(returns.mean()), prog_bar=True)
+        self.log(f"{stage}/std_return", float(returns.std()))
+        self.log(f"{stage}/episodes", float(returns.size))
+
+    def on_validation_epoch_start(self) -> None:
+        self._eval_returns = []
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_eval("val")
+
+    def on_test_epoch_start(self) -> None:
+        self._eval_returns = []
+
+    def on_test_epoch_end(self) -> None:
+        self._log_eval("test")
+
+    # ---- checkpoints: the Q-table is in state_dict; the rest of what a resume needs goes here ----------------
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint[STATE_KEY] = {
+            "episodes_done": self.episodes_done,
+            "epsilon": self.epsilon,  # derived from episodes_done; stored so a reader sees it without the schedule
+            "rng": self.rng.bit_generator.state,
+            "env_rng": self.train_env.unwrapped.np_random.bit_generator.state,
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        state = checkpoint.get(STATE_KEY)
+        if state is None:
+            return
+        self.episodes_done = int(state["episodes_done"])
+        self.rng = _rng_from_state(state["rng"])
+        self.train_env.unwrapped.np_random = _rng_from_state(state["env_rng"])

@@ -1,0 +1,98 @@
+"""The Taxi preset end to end, in-process: fit, test on the best checkpoint, play an episode from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gymnasium as gym
+import pytest
+import torch
+
+from cli import main
+from rl import play
+from rl.evaluation import greedy_episode
+from rl.qlearning import STATE_KEY, TEST_SEED_BASE, TabularQLearning
+
+ROOT = Path(__file__).resolve().parents[1]
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+
+
+def taxi_args(subcommand: str, runs_dir: Path, *extra: str) -> list[str]:
+    config = str(ROOT / "configs/taxi_qlearning.yaml")
+    return [subcommand, "--config", config, "--runs_dir", str(runs_dir), *QUIET, *extra]
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory) -> tuple[Path, object]:
+    """One run of the preset as shipped (4,000 episodes, a few seconds), shared by the tests below."""
+    runs = tmp_path_factory.mktemp("runs")
+    cli = main(taxi_args("fit", runs))
+    return runs / "taxi_qlearning" / "checkpoints", cli
+
+
+def test_fit_logs_and_checkpoints_the_best_validation(fitted):
+    checkpoints, cli = fitted
+    metrics = cli.trainer.callback_metrics
+    for key in ("train/episode_return", "train/epsilon", "val/mean_return"):
+        assert key in metrics
+    assert metrics["train/epsilon"] == pytest.approx(0.1)  # the schedule has reached its end value
+    callback = cli.trainer.checkpoint_callback
+    assert callback.monitor == "val/mean_return"
+    assert callback.best_model_path == str(checkpoints / "best.ckpt")
+    assert callback.best_model_score >= 7.5  # 2,000 fixed-seed greedy episodes
+
+
+def test_test_on_best_checkpoint_reports_mean_and_std(fitted, tmp_path):
+    checkpoints, _ = fitted
+    fewer = ["--model.init_args.test_episodes", "300"]
+    cli = main(taxi_args("test", checkpoints.parents[1], "--ckpt_path", "best", *fewer))
+    assert cli.trainer.ckpt_path == str(checkpoints / "best.ckpt")
+    metrics = cli.trainer.callback_metrics
+    assert metrics["test/episodes"] == 300
+    assert metrics["test/mean_return"] >= 7.5
+    assert 0 < metrics["test/std_return"] < 5  # no episode ran into the 200-step limit (-200 would blow this up)
+
+
+def test_best_checkpoint_round_trip(fitted):
+    checkpoints, _ = fitted
+    saved = torch.load(checkpoints / "best.ckpt", weights_only=True)  # primitives only: safe loading works
+    agent = TabularQLearning.load_from_checkpoint(checkpoints / "best.ckpt", map_location="cpu")
+    assert torch.equal(agent.q_table, saved["state_dict"]["q_table"])
+    state = saved[STATE_KEY]
+    assert agent.episodes_done == state["episodes_done"] == 1000 * (saved["epoch"] + 1)
+    assert agent.epsilon == pytest.approx(state["epsilon"])
+    assert agent.rng.bit_generator.state == state["rng"]
+    assert agent.train_env.unwrapped.np_random.bit_generator.state == state["env_rng"]
+    assert agent.hparams.lr == 1.0 and agent.hparams.q_init == 20.0  # from the preset
+
+
+def test_play_prints_frames_actions_and_the_return(fitted, capsys):
+    checkpoints, _ = fitted
+    seed = TEST_SEED_BASE
+    episode_return = play.main(["--ckpt", str(checkpoints / "best.ckpt"), "--seed", str(seed)])
+    out = capsys.readouterr().out
+    assert "+---------+" in out and "|R: |" in out  # a Taxi frame
+    assert "step 1: action " in out and "reward -1" in out
+    assert "(drop off), reward +20" in out and "(terminated)" in out
+    assert f"Episode return: {episode_return:g} in " in out
+    agent = play.load_agent(str(checkpoints / "best.ckpt"))
+    assert episode_return == greedy_episode(agent.make_env(), agent.act_greedy, seed)[0] > 0
+
+
+class AlwaysLeft:
+    """The smallest agent rl.play accepts, on an env with no text render (CartPole), like a DQN module would be."""
+
+    def make_env(self, render_mode=None):
+        return gym.make("CartPole-v1", render_mode=render_mode)
+
+    def act_greedy(self, obs) -> int:
+        return 0
+
+
+def test_play_prints_observations_when_the_env_has_no_text_render(capsys):
+    assert isinstance(AlwaysLeft(), play.GreedyAgent)
+    episode_return = play.play(AlwaysLeft(), seed=0)
+    out = capsys.readouterr().out
+    assert out.startswith("observation: [")
+    assert "step 1: action 0 (0), reward +1" in out
+    assert 5 <= episode_return < 50  # pushing one way topples the pole within a few dozen steps
