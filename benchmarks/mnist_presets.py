@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/mnist_presets.py mnist_cnn --data-dir ../shared/datasets/mnist
     .venv/bin/python benchmarks/mnist_presets.py mnist_cnn --epochs 1          # the demo's one-epoch run
     .venv/bin/python benchmarks/mnist_presets.py mnist_cnn --dataset fashion_mnist
+    .venv/bin/python benchmarks/mnist_presets.py mnist_cnn --epochs 1 -- --data.augment false
 
 Prints one markdown table row (and appends it to --results if given).
 """
@@ -40,7 +41,7 @@ class EpochTimer(L.Callback):
             self.val_acc.append(trainer.callback_metrics["val/acc"].item())
 
 
-def run(preset: str, data_dir: str, dataset: str | None, epochs: int | None, runs_dir: str) -> dict:
+def run(preset: str, data_dir: str, dataset: str | None, epochs: int | None, runs_dir: str, extra: list[str]) -> dict:
     args = [
         "--config", str(ROOT / "configs" / f"{preset}.yaml"),
         "--data.data_dir", data_dir,
@@ -52,7 +53,7 @@ def run(preset: str, data_dir: str, dataset: str | None, epochs: int | None, run
         args += ["--data.dataset", dataset]
     if epochs:
         args += ["--trainer.max_epochs", str(epochs)]
-    cli = main(args, run=False)
+    cli = main(args + extra, run=False)
     timer = EpochTimer()
     cli.trainer.callbacks.append(timer)
     start = time.perf_counter()
@@ -79,10 +80,12 @@ if __name__ == "__main__":
     parser.add_argument("--epochs", type=int, help="override the preset's max_epochs")
     parser.add_argument("--runs-dir", default=str(ROOT / "runs"))
     parser.add_argument("--results", help="markdown file to append the result row to")
-    args = parser.parse_args()
-    r = run(args.preset, args.data_dir, args.dataset, args.epochs, args.runs_dir)
+    argv = sys.argv[1:]
+    split = argv.index("--") if "--" in argv else len(argv)
+    args, extra = parser.parse_args(argv[:split]), argv[split + 1 :]  # after --: more cli.py options
+    r = run(args.preset, args.data_dir, args.dataset, args.epochs, args.runs_dir, extra)
     row = (
-        f"| {r['preset']} | {r['dataset']} | {r['epochs']} | {100 * r['test_acc']:.2f}% | "
+        f"| {r['preset']} {' '.join(extra)} | {r['dataset']} | {r['epochs']} | {100 * r['test_acc']:.2f}% | "
         f"{100 * r['best_val_acc']:.2f}% | {r['s_per_epoch']:.1f} s | {r['fit_s']:.0f} s |"
     )
     print("| preset | dataset | epochs | test acc (best ckpt) | best val acc | train s/epoch | fit wall-clock |")
