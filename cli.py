@@ -6,6 +6,7 @@ Models and data are chosen in YAML (or with ``--model CNN --data MNISTDataModule
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import warnings
@@ -29,6 +30,11 @@ import rl  # noqa: F401
 from datamodules import DataNotFoundError
 
 EVAL_SUBCOMMANDS = ("validate", "test", "predict")
+DEFAULT_MONITOR = "val/acc"
+
+
+class CheckpointNotFoundError(FileNotFoundError):
+    """``--ckpt_path best|last`` names a checkpoint this run does not have."""
 
 
 def checkpoint_dir(runs_dir: str, run_name: str) -> str:
@@ -60,7 +66,7 @@ class CLI(LightningCLI):
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults(
             {
-                "checkpoint.monitor": "val/acc",
+                "checkpoint.monitor": None,  # the model's own `checkpoint_metric`, see before_instantiate_classes
                 "checkpoint.mode": "max",
                 "checkpoint.filename": "best",  # one file, replaced when the monitored value improves
                 "checkpoint.enable_version_counter": False,
@@ -75,8 +81,13 @@ class CLI(LightningCLI):
             parser.link_arguments(f"data.{fact}", f"model.init_args.{fact}", apply_on="instantiate")
 
     def before_instantiate_classes(self) -> None:
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        if config.checkpoint.monitor is None:
+            # Classifiers are judged by val/acc, agents by val/mean_return: each model class says which.
+            module_name, _, class_name = config.model.class_path.rpartition(".")
+            model_class = getattr(importlib.import_module(module_name), class_name)
+            config.checkpoint.monitor = getattr(model_class, "checkpoint_metric", DEFAULT_MONITOR)
         if self.subcommand in EVAL_SUBCOMMANDS:
-            config = self.config[self.subcommand]
             config.ckpt_path = self._resolve_checkpoint(config.ckpt_path, config.checkpoint)
 
     @staticmethod
@@ -87,7 +98,7 @@ class CLI(LightningCLI):
         name = checkpoint.filename if ckpt_path == "best" else ModelCheckpoint.CHECKPOINT_NAME_LAST
         path = Path(checkpoint.dirpath) / f"{name}{ModelCheckpoint.FILE_EXTENSION}"
         if not path.is_file():
-            raise DataNotFoundError(
+            raise CheckpointNotFoundError(
                 f"no '{ckpt_path}' checkpoint at {path}: train this run first (`cli.py fit` with the same "
                 f"--config/--run_name) or pass --ckpt_path PATH"
             )
@@ -135,7 +146,7 @@ def main(args: list[str] | None = None, run: bool = True) -> CLI:
             args=args,
             run=run,
         )
-    except DataNotFoundError as err:
+    except (DataNotFoundError, CheckpointNotFoundError) as err:
         sys.exit(f"error: {err}")
 
 

@@ -21,6 +21,7 @@ class Classifier(L.LightningModule):
     """Cross-entropy classifier. Subclasses build ``self.net`` and set ``example_input_array``."""
 
     net: nn.Module
+    checkpoint_metric = "val/acc"  # what the CLI's best checkpoint maximises
 
     def __init__(
         self,

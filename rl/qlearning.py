@@ -40,6 +40,8 @@ def _rng_from_state(state: dict) -> np.random.Generator:
 class TabularQLearning(L.LightningModule):
     """Q-learning with an epsilon-greedy behaviour policy on an env with discrete states and actions (Taxi)."""
 
+    checkpoint_metric = "val/mean_return"  # what the CLI's best checkpoint maximises
+
     def __init__(
         self,
         env_id: str = "Taxi-v4",
