@@ -1,3 +1,6 @@
 """Reinforcement learning: tabular Q-learning on Taxi and DQN agents on CartPole."""
 
-from rl.qlearning import TabularQLearning  # noqa: F401  (tabular Q-learning on Taxi)
+from rl.dqn import DQN
+from rl.qlearning import TabularQLearning
+
+__all__ = ["DQN", "TabularQLearning"]

@@ -1,0 +1,134 @@
+"""Wall-clock to solve CartPole-v1: our DQN (configs/cartpole_v1_dqn.yaml) vs Stable-Baselines3's DQN with RL Zoo's
+tuned CartPole-v1 hyperparameters.
+
+    .venv/bin/pip install stable-baselines3==2.9.2
+    .venv/bin/python benchmarks/sb3_vs_ours.py              # seeds 0-4, about 5 minutes on 2 cores
+    .venv/bin/python benchmarks/sb3_vs_ours.py --seeds 0 1 2
+
+Both agents are evaluated by the same code (rl.env_loop.greedy_returns) on the same 100 fixed-seed greedy
+episodes, every EVAL_EVERY environment frames; "solved" = the first evaluation with a mean return >= 475.
+Both clocks run on one CPU thread and pause while evaluating. Each run is its own process, the two agents
+alternate seed by seed so that they share the machine's load, and an unsolved run counts as slower than any
+solved one in the median. SB3 runs as its users run it: without Lightning's PYTORCH_NVML_BASED_CUDA_CHECK.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cartpole_harness import fmt, median_or_none, preset_max_epochs, preset_model_args, run_isolated  # noqa: E402
+
+SCRIPT = Path(__file__).resolve()
+PRESET = "configs/cartpole_v1_dqn.yaml"
+EVAL_EVERY = 2_000  # frames; our preset evaluates every 250 x 4 agent steps of 2 frames, i.e. every 2,000 frames
+
+# rl-baselines3-zoo, hyperparams/dqn.yml, CartPole-v1
+ZOO_CARTPOLE_V1 = dict(
+    learning_rate=2.3e-3,
+    batch_size=64,
+    buffer_size=100_000,
+    learning_starts=1_000,
+    gamma=0.99,
+    target_update_interval=10,
+    train_freq=256,
+    gradient_steps=128,
+    exploration_fraction=0.16,
+    exploration_final_eps=0.04,
+    policy_kwargs=dict(net_arch=[256, 256]),
+)
+ZOO_TIMESTEPS = 50_000
+
+
+def sb3_trial(seed: int) -> dict:
+    os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)  # set by importing Lightning (via rl); SB3 alone has none
+    import numpy as np
+    import torch
+    from stable_baselines3 import DQN
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from rl.dqn import VAL_FIRST_SEED
+    from rl.env_loop import greedy_returns
+    from rl.wrappers import make_env
+
+    torch.set_num_threads(1)
+    envs = [make_env("CartPole-v1") for _ in range(100)]
+    seeds = list(range(VAL_FIRST_SEED, VAL_FIRST_SEED + 100))  # the same episodes our validation plays
+
+    class SolveClock(BaseCallback):
+        def _on_training_start(self) -> None:
+            self.start, self.evaluating = time.perf_counter(), 0.0
+            self.curve: list[float] = []
+            self.solved_at: int | None = None
+            self.seconds: float | None = None
+
+        def _on_step(self) -> bool:
+            if self.num_timesteps % EVAL_EVERY:
+                return True
+            paused = time.perf_counter()
+            q_net = self.model.q_net
+
+            @torch.no_grad()
+            def policy(observations: np.ndarray) -> np.ndarray:
+                return q_net(torch.from_numpy(observations)).argmax(dim=1).numpy()
+
+            mean = float(greedy_returns(envs, policy, seeds).mean())
+            now = time.perf_counter()
+            self.evaluating += now - paused
+            self.curve.append(round(mean, 1))
+            if mean >= 475:
+                self.solved_at, self.seconds = self.num_timesteps, now - self.start - self.evaluating
+                return False  # stop, like our stop_when_solved
+            return True
+
+    clock = SolveClock()
+    model = DQN("MlpPolicy", "CartPole-v1", seed=seed, device="cpu", **ZOO_CARTPOLE_V1)
+    model.learn(ZOO_TIMESTEPS, callback=clock)
+    return {"seed": seed, "frames": clock.solved_at, "seconds": clock.seconds, "curve": clock.curve}
+
+
+def ours_trial(seed: int) -> dict:
+    from cartpole_harness import train_dqn
+
+    return train_dqn(preset_model_args(PRESET), seed, preset_max_epochs(PRESET))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--trial", nargs=2, metavar=("AGENT", "SEED"), help=argparse.SUPPRESS)  # internal
+    args = parser.parse_args()
+    if args.trial:
+        agent, seed = args.trial[0], int(args.trial[1])
+        print(json.dumps(sb3_trial(seed) if agent == "sb3" else ours_trial(seed)))
+        return
+
+    rows, ours, sb3 = [], [], []
+    for seed in args.seeds:
+        ours.append(run_isolated(SCRIPT, "--trial", "ours", str(seed)))
+        sb3.append(run_isolated(SCRIPT, "--trial", "sb3", str(seed)))
+        for name, r in (("ours", ours[-1]), ("SB3", sb3[-1])):
+            print(f"  {name} seed {seed}: {r}", file=sys.stderr, flush=True)
+        rows.append(
+            f"| {seed} | {fmt(ours[-1]['frames'], 0)} | {fmt(ours[-1]['seconds'])} | "
+            f"{fmt(sb3[-1]['frames'], 0)} | {fmt(sb3[-1]['seconds'])} |"
+        )
+    print("| seed | ours: frames to solve | ours: training s | SB3 zoo: frames to solve | SB3 zoo: training s |")
+    print("|---|---|---|---|---|")
+    print("\n".join(rows))
+    ours_median, sb3_median = (median_or_none([r["seconds"] for r in runs]) for runs in (ours, sb3))
+    solved = (sum(r["frames"] is not None for r in runs) for runs in (ours, sb3))
+    print(f"\nsolved: ours {next(solved)}/{len(ours)}, SB3 {next(solved)}/{len(sb3)}")
+    print(f"median training seconds to solve: ours {fmt(ours_median)}, SB3 {fmt(sb3_median)}")
+    if ours_median is not None and sb3_median is not None:
+        print(f"ratio ours / SB3: {ours_median / sb3_median:.2f} (target <= 0.50)")
+
+
+if __name__ == "__main__":
+    main()

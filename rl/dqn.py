@@ -1,0 +1,306 @@
+"""DQN as a LightningModule: the agent's networks, update rule, evaluation and checkpointed state."""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any, Literal
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.utilities import rank_zero_info
+from torch.utils.data import DataLoader
+
+from rl.env_loop import EnvLoop, greedy_policy, greedy_returns
+from rl.networks import QNetwork
+from rl.replay import Batch, ReplayBuffer
+from rl.replay_dataset import ExperienceStream
+from rl.td import td_loss, td_targets
+from rl.wrappers import make_env
+
+# Evaluation episodes start from reset(seed=FIRST_SEED + i): the same episodes at every evaluation, and
+# different ones for validation (choosing the best checkpoint) and test (reporting it).
+VAL_FIRST_SEED = 10_000
+TEST_FIRST_SEED = 20_000
+
+
+class DQN(L.LightningModule):
+    """Deep Q-Network (Mnih et al., 2015) on a gymnasium environment with discrete actions.
+
+    One training step = ``train_freq`` environment steps (epsilon-greedy, into the replay buffer) and one
+    gradient step on a batch drawn from the buffer. One epoch = ``steps_per_epoch`` training steps, followed
+    by a greedy evaluation (``val/mean_return``) and the checkpoints.
+
+    The defaults are DQN as published (experience replay, a hard-updated target network, Huber loss, gradient
+    clipping) with hyperparameters tuned on CartPole; the presets switch the other techniques on or these off.
+    """
+
+    checkpoint_metric = "val/mean_return"  # what the CLI's best checkpoint maximises
+
+    def __init__(
+        self,
+        env_id: str = "CartPole-v0",
+        hidden_sizes: tuple[int, ...] = (64, 64),
+        dueling: bool = False,
+        lr: float = 2.3e-3,
+        gamma: float = 0.99,
+        batch_size: int = 128,
+        replay: bool = True,
+        buffer_size: int = 50_000,
+        learning_starts: int = 1_000,
+        train_freq: int = 4,
+        steps_per_epoch: int = 250,
+        target_network: bool = True,
+        target_update_interval: int = 100,
+        tau: float = 1.0,
+        double_dqn: bool = False,
+        n_steps: int = 1,
+        loss: Literal["huber", "mse"] = "huber",
+        max_grad_norm: float | None = 10.0,
+        eps_start: float = 1.0,
+        eps_end: float = 0.02,
+        exploration_steps: int = 10_000,
+        frame_skip: int = 1,
+        frame_stack: int = 1,
+        val_episodes: int = 100,
+        test_episodes: int = 100,
+        stop_when_solved: bool = False,
+        num_threads: int | None = 1,
+    ) -> None:
+        """
+        Args:
+            env_id: Gymnasium environment id (discrete actions, vector observations), e.g. ``CartPole-v1``.
+            hidden_sizes: Widths of the Q-network's hidden layers.
+            dueling: Dueling head: ``Q = V(s) + A(s, a) - mean_a A(s, a)``.
+            lr: Adam learning rate.
+            gamma: Discount factor per agent step (one agent step spans ``frame_skip`` frames).
+            batch_size: Transitions per gradient step.
+            replay: Experience replay: learn from batches drawn uniformly from the last ``buffer_size``
+                transitions. ``false``: learn from the newest ``batch_size`` transitions only (online Q-learning).
+            buffer_size: Capacity of the replay buffer (oldest transitions are overwritten).
+            learning_starts: Transitions collected with uniformly random actions before the first update.
+            train_freq: Environment steps per training step (gradient step).
+            steps_per_epoch: Training steps per epoch; evaluation and checkpoints come after each epoch, i.e.
+                every ``steps_per_epoch * train_freq`` environment steps (the first epoch also holds the warm-up).
+            target_network: Compute TD targets with a slowly updated copy of the Q-network. ``false``: with the
+                Q-network itself (no gradient through the targets).
+            target_update_interval: Training steps between target-network updates.
+            tau: Each update moves the target weights this fraction towards the online ones: 1 = hard copy,
+                small values (with ``target_update_interval: 1``) = soft (Polyak) averaging.
+            double_dqn: Double DQN: the online network picks the next action, the target network values it.
+            n_steps: Rewards summed before bootstrapping (n-step returns); 1 is one-step Q-learning.
+            loss: TD loss, ``huber`` (robust to large TD errors) or ``mse``.
+            max_grad_norm: Clip the gradient's global L2 norm to this value; ``null`` disables clipping.
+            eps_start: Exploration rate at environment step 0 (the warm-up itself acts uniformly at random).
+            eps_end: Exploration rate after the linear decay, kept to the end.
+            exploration_steps: Environment steps (from step 0) over which epsilon decays from start to end.
+            frame_skip: Repeat each action for this many frames and sum their rewards (1 = off).
+            frame_stack: The state is the concatenation of the last this-many observations (1 = off).
+            val_episodes: Greedy episodes per evaluation (fixed seeds). The run counts as solved when their mean
+                return reaches the environment's ``reward_threshold``; 100 matches the usual definition.
+            test_episodes: Greedy episodes of ``test`` (fixed seeds, different from validation's).
+            stop_when_solved: End training at the first evaluation that solves the environment.
+            num_threads: CPU threads for torch while this module runs (restored afterwards); ``null`` keeps
+                torch's default. For networks this small one thread is fastest: handing each tiny operation to
+                other threads costs more than its arithmetic, and far more on a machine busy with other work.
+        """
+        super().__init__()
+        # Every argument is a primitive, so checkpoints load with torch.load(weights_only=True).
+        self.save_hyperparameters()
+        self.env = make_env(env_id, frame_skip, frame_stack)
+        obs_dim = int(np.prod(self.env.observation_space.shape))
+        num_actions = int(self.env.action_space.n)
+        self.q_net = QNetwork(obs_dim, num_actions, hidden_sizes, dueling)
+        self.target_net = copy.deepcopy(self.q_net).requires_grad_(False) if target_network else None
+        # Without replay the buffer only needs to hold one batch: the newest transitions.
+        self.buffer = ReplayBuffer(buffer_size if replay else batch_size, obs_dim)
+        self.warmup = max(1, min(learning_starts, self.buffer.capacity))
+        self.env_loop = EnvLoop(self.env, self.buffer, n_steps, gamma)
+        self.epsilon = 1.0  # exploration rate of the latest environment step
+        self.solve_threshold: float | None = self.env.spec.reward_threshold if self.env.spec else None
+        self.solved_at: int | None = None  # environment steps at the first evaluation that solved the task
+        self.example_input_array = torch.zeros(1, obs_dim)
+        self._eval_envs: list = []
+        self._eval_returns: list[np.ndarray] = []
+        self._epoch_clock = (0.0, 0)  # (time, env steps) when the epoch's training started
+        self._loss_sum: torch.Tensor | None = None  # losses since the last log
+        self._loss_count = 0
+        self._threads_before: int | None = None
+
+    def forward(self, observations: torch.Tensor) -> torch.Tensor:
+        return self.q_net(observations)  # (B, obs_dim) -> (B, num_actions)
+
+    # ---- acting: the data of the training loop -------------------------------------------------------------
+
+    def setup(self, stage: str) -> None:
+        if self.hparams.num_threads is not None:
+            self._threads_before = torch.get_num_threads()
+            torch.set_num_threads(self.hparams.num_threads)
+        if stage == "fit" and self.env_loop.observation is None:
+            # Seeded by seed_everything; resuming from a checkpoint then overwrites this state.
+            self.env_loop.reset(seed=torch.initial_seed())
+
+    def teardown(self, stage: str) -> None:
+        if self._threads_before is not None:
+            torch.set_num_threads(self._threads_before)
+            self._threads_before = None
+
+    def epsilon_at(self, env_steps: int) -> float:
+        hp = self.hparams
+        fraction = min(1.0, env_steps / max(1, hp.exploration_steps))
+        return hp.eps_start + fraction * (hp.eps_end - hp.eps_start)
+
+    def collect(self) -> None:
+        """``train_freq`` epsilon-greedy environment steps, preceded by the random warm-up while it lasts."""
+        loop = self.env_loop
+        while len(self.buffer) < self.warmup:
+            loop.step(self.q_net, epsilon=1.0)
+        for _ in range(self.hparams.train_freq):
+            self.epsilon = self.epsilon_at(loop.env_steps)
+            loop.step(self.q_net, self.epsilon)
+
+    def draw(self) -> Batch:
+        if self.hparams.replay:
+            return self.buffer.sample(self.hparams.batch_size)
+        return self.buffer.latest(self.hparams.batch_size)
+
+    def train_dataloader(self) -> DataLoader:
+        stream = ExperienceStream(self.collect, self.draw, self.hparams.steps_per_epoch)
+        return DataLoader(stream, batch_size=None, num_workers=0)  # batches come ready-made
+
+    # ---- learning ------------------------------------------------------------------------------------------
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        hp = self.hparams
+        q_values = self.q_net(batch.observations)  # (B, A)
+        with torch.no_grad():
+            evaluator = self.target_net if self.target_net is not None else self.q_net
+            next_q_target = evaluator(batch.next_observations)  # (B, A)
+            # Without a target network both networks are the same one and Double DQN changes nothing.
+            use_double = hp.double_dqn and self.target_net is not None
+            next_q_online = self.q_net(batch.next_observations) if use_double else None
+        targets = td_targets(batch.rewards, batch.terminated, batch.steps, next_q_target, hp.gamma, next_q_online)
+        loss = td_loss(q_values, batch.actions, targets, hp.loss)
+        self._log_training(loss.detach(), q_values.detach())
+        return loss
+
+    def _log_training(self, loss: torch.Tensor, q_values: torch.Tensor) -> None:
+        """Logs only on the steps where the logger writes (every ``trainer.log_every_n_steps``): one ``self.log``
+        costs far more than a tiny network's update. The loss is averaged over those steps on the device, with
+        no per-step host sync."""
+        self._loss_sum = loss if self._loss_sum is None else self._loss_sum + loss
+        self._loss_count += 1
+        every = self.trainer.log_every_n_steps
+        if not every or (self.global_step + 1) % every:  # global_step counts the updates before this one
+            return
+        batch_size = self.hparams.batch_size
+        self.log("train/loss", self._loss_sum / self._loss_count, prog_bar=True, batch_size=batch_size)
+        self._loss_sum, self._loss_count = None, 0
+        # The DQN paper's health check: the mean of max_a Q(s, a) should level off near the true values
+        # (about 1 / (1 - gamma) for CartPole's +1 per step); steady growth without bound means divergence.
+        self.log("train/max_q", q_values.max(dim=1).values.mean(), batch_size=batch_size)
+        finished = self.env_loop.finished_returns
+        if finished:  # mean return of the episodes that ended since the last log
+            self.log("train/episode_return", sum(finished) / len(finished), prog_bar=True, batch_size=batch_size)
+            finished.clear()
+
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None) -> None:
+        if self.hparams.max_grad_norm is not None:
+            self.clip_gradients(optimizer, gradient_clip_val=self.hparams.max_grad_norm, gradient_clip_algorithm="norm")
+
+    def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
+        hp = self.hparams
+        # global_step counts optimizer steps, already including this one.
+        if self.target_net is not None and self.global_step % hp.target_update_interval == 0:
+            with torch.no_grad():
+                for target, online in zip(self.target_net.parameters(), self.q_net.parameters()):
+                    target.lerp_(online, hp.tau)  # target += tau * (online - target)
+        if batch_idx == hp.steps_per_epoch - 1:
+            self._log_epoch_progress()
+
+    def on_train_epoch_start(self) -> None:
+        self._epoch_clock = (time.perf_counter(), self.env_loop.env_steps)
+
+    def _log_epoch_progress(self) -> None:
+        """Once per epoch, so the per-step cost stays low: counters, epsilon and throughput."""
+        start_time, start_steps = self._epoch_clock
+        steps = self.env_loop.env_steps
+        self.log("train/env_steps", float(steps))
+        self.log("train/episodes", float(self.env_loop.episodes))
+        self.log("train/epsilon", self.epsilon)
+        self.log("train/env_steps_per_s", (steps - start_steps) / max(time.perf_counter() - start_time, 1e-9))
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        # fused: one kernel for the whole update; for tiny networks per-tensor overhead dominates the step.
+        return torch.optim.Adam(self.q_net.parameters(), lr=self.hparams.lr, fused=True)
+
+    # ---- evaluation ----------------------------------------------------------------------------------------
+
+    def _seed_loader(self, first_seed: int, episodes: int) -> DataLoader:
+        # A single batch of all the seeds: greedy_returns plays the episodes in lockstep.
+        return DataLoader(torch.arange(first_seed, first_seed + episodes), batch_size=episodes)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._seed_loader(VAL_FIRST_SEED, self.hparams.val_episodes)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._seed_loader(TEST_FIRST_SEED, self.hparams.test_episodes)
+
+    def _play(self, seeds: torch.Tensor) -> None:
+        hp = self.hparams
+        while len(self._eval_envs) < len(seeds):  # one environment per episode, made once and reused
+            self._eval_envs.append(make_env(hp.env_id, hp.frame_skip, hp.frame_stack))
+        policy = greedy_policy(self.q_net, self.device)
+        self._eval_returns.append(greedy_returns(self._eval_envs, policy, seeds.tolist()))
+
+    def validation_step(self, seeds: torch.Tensor, batch_idx: int) -> None:
+        self._play(seeds)
+
+    def test_step(self, seeds: torch.Tensor, batch_idx: int) -> None:
+        self._play(seeds)
+
+    def _finish_evaluation(self, stage: str) -> float:
+        returns = np.concatenate(self._eval_returns)
+        self._eval_returns.clear()
+        self.log(f"{stage}/mean_return", float(returns.mean()), prog_bar=True)
+        self.log(f"{stage}/std_return", float(returns.std()))
+        return float(returns.mean())
+
+    def on_validation_epoch_end(self) -> None:
+        mean_return = self._finish_evaluation("val")
+        self.log("val/env_steps", float(self.env_loop.env_steps))
+        if self.trainer.sanity_checking or self.trainer.state.fn != "fit":
+            return
+        if self.solved_at is None and self.solve_threshold is not None and mean_return >= self.solve_threshold:
+            self.solved_at = self.env_loop.env_steps
+            rank_zero_info(
+                f"Solved {self.hparams.env_id} after {self.solved_at} environment steps: mean return "
+                f"{mean_return:.1f} >= {self.solve_threshold} over {self.hparams.val_episodes} greedy episodes"
+            )
+            if self.hparams.stop_when_solved:
+                self.trainer.should_stop = True
+        self.log("val/solved", float(self.solved_at is not None))
+
+    def on_test_epoch_end(self) -> None:
+        self._finish_evaluation("test")
+
+    # ---- checkpoints: everything a faithful resume needs beyond weights and optimizer ----------------------
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["dqn"] = {
+            "buffer": self.buffer.state_dict(),
+            "env_loop": self.env_loop.state_dict() if self.env_loop.observation is not None else None,
+            "epsilon": self.epsilon,
+            "solved_at": self.solved_at,
+            "torch_rng": torch.get_rng_state(),  # replay sampling
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint["dqn"]
+        self.buffer.load_state_dict(state["buffer"])
+        if state["env_loop"] is not None:
+            self.env_loop.load_state_dict(state["env_loop"])
+        self.epsilon = state["epsilon"]
+        self.solved_at = state["solved_at"]
+        torch.set_rng_state(state["torch_rng"])

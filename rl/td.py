@@ -1,0 +1,62 @@
+"""The DQN update rule as pure tensor functions: TD targets and the loss between them and ``Q(s, a)``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+
+def td_targets(
+    rewards: torch.Tensor,
+    terminated: torch.Tensor,
+    steps: torch.Tensor,
+    next_q_target: torch.Tensor,
+    gamma: float,
+    next_q_online: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``y = R + gamma^k * Q_target(s', a*)``, with the bootstrap term dropped where ``terminated``.
+
+    Args:
+        rewards: (B,) discounted sums of ``steps`` rewards.
+        terminated: (B,) bool; only a real end of the MDP stops bootstrapping. A transition cut by a time
+            limit (truncated) still bootstraps from its ``s'``: the state had a future, we just stopped watching.
+        steps: (B,) number of rewards in ``rewards`` (k: 1 for one-step DQN, up to n for n-step returns).
+        next_q_target: (B, A) ``Q(s', .)`` from the network that evaluates (the target network, or the online
+            network itself when there is no target network).
+        gamma: Discount factor per environment step of the agent.
+        next_q_online: (B, A) ``Q(s', .)`` from the online network for Double DQN (van Hasselt et al., 2016):
+            it picks ``a* = argmax_a Q_online(s', a)``, which ``next_q_target`` then evaluates, so one network's
+            overestimated action is not also its own estimate. ``None``: ``a* = argmax_a Q_target(s', a)``.
+
+    Returns:
+        (B,) targets, without gradient.
+    """
+    with torch.no_grad():
+        if next_q_online is None:
+            next_values = next_q_target.max(dim=1).values  # (B, A) -> (B,)
+        else:
+            best_actions = next_q_online.argmax(dim=1, keepdim=True)  # (B, 1)
+            next_values = next_q_target.gather(1, best_actions).squeeze(1)  # (B, 1) -> (B,)
+        discounts = gamma ** steps.to(rewards.dtype)  # (B,)
+        # masked_fill rather than multiplying by (1 - terminated): a non-finite estimate cannot leak into y
+        return rewards + discounts * next_values.masked_fill(terminated, 0.0)
+
+
+def td_loss(
+    q_values: torch.Tensor, actions: torch.Tensor, targets: torch.Tensor, kind: Literal["huber", "mse"]
+) -> torch.Tensor:
+    """Mean loss between ``Q(s, a)`` for the taken actions and their targets.
+
+    Args:
+        q_values: (B, A) ``Q(s, .)`` of the online network.
+        actions: (B,) actions taken.
+        targets: (B,) TD targets.
+        kind: ``huber`` (quadratic for errors below 1, linear above: large TD errors do not blow up the
+            gradient, as in the DQN paper's error clipping) or ``mse``.
+    """
+    chosen = q_values.gather(1, actions.unsqueeze(1)).squeeze(1)  # (B, A) -> (B, 1) -> (B,)
+    if kind == "huber":
+        return F.huber_loss(chosen, targets, delta=1.0)
+    return F.mse_loss(chosen, targets)
