@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/mnist_presets.py mnist_cnn --data-dir ../shared/datasets/mnist
     .venv/bin/python benchmarks/mnist_presets.py mnist_cnn --epochs 1          # the demo's one-epoch run
-    .venv/bin/python benchmarks/mnist_presets.py mnist_cnn --dataset fashion_mnist
+    .venv/bin/python benchmarks/mnist_presets.py mnist_cnn --dataset fashion_mnist --data-dir /usr/share/datasets/fashion-mnist
     .venv/bin/python benchmarks/mnist_presets.py mnist_cnn --epochs 1 -- --data.augment false
 
 Prints one markdown table row (and appends it to --results if given).

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities import rank_zero_warn
 from torch.utils.data import DataLoader
 
 from datamodules.augment import random_affine
@@ -95,6 +96,7 @@ class MNISTDataModule(L.LightningDataModule):
                     f"{name} files in {self.data_dir} hold {tuple(images.shape)} images and {len(labels)} labels; "
                     f"expected N x 28 x 28 images with one label each"
                 )
+        self._warn_if_another_dataset(train_images, files[TRAIN_IMAGES])
         if not 0 < self.val_size < len(train_images):
             raise ValueError(f"val_size must be between 1 and {len(train_images) - 1}, got {self.val_size}")
 
@@ -105,6 +107,16 @@ class MNISTDataModule(L.LightningDataModule):
         self.train_set = TensorBatchDataset(train_images[self.train_indices], train_labels[self.train_indices].long())
         self.val_set = TensorBatchDataset(train_images[self.val_indices], train_labels[self.val_indices].long())
         self.test_set = TensorBatchDataset(test_images.unsqueeze(1), test_labels.long())
+
+    def _warn_if_another_dataset(self, images: torch.Tensor, path: Path) -> None:
+        """MNIST and Fashion-MNIST files share their names; their pixel statistics tell them apart."""
+        mean = images.sum(dtype=torch.int64).item() / images.numel() / 255
+        closest = min(DATASETS, key=lambda name: abs(DATASETS[name].mean - mean))
+        if closest != self.dataset:
+            rank_zero_warn(
+                f"{path} has mean pixel {mean:.3f}, typical of {closest} ({DATASETS[closest].mean}), not of "
+                f"{self.dataset} ({self.mean}): does --data.data_dir point at the {self.dataset} files?"
+            )
 
     def train_dataloader(self) -> DataLoader:
         # Under DDP Lightning swaps the RandomSampler for a DistributedSampler: one shard per process.

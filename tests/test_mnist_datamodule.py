@@ -30,9 +30,16 @@ def test_finds_files_in_every_layout(tmp_path, gz, layout):
 
 def test_fashion_mnist_uses_its_torchvision_folder(tmp_path):
     write_mnist_files(tmp_path / "FashionMNIST" / "raw")
-    dm = prepared(tmp_path, dataset="fashion_mnist", val_size=50)
+    # The easy digits are dark like MNIST, so the data module also warns that they look like MNIST.
+    with pytest.warns(UserWarning, match="typical of mnist .* point at the fashion_mnist files"):
+        dm = prepared(tmp_path, dataset="fashion_mnist", val_size=50)
     assert len(dm.test_set) == 100
     assert dm.mean == pytest.approx(0.2860)
+
+
+def test_files_that_look_like_the_chosen_dataset_raise_no_warning(mnist_dir, recwarn):
+    prepared(mnist_dir, dataset="mnist", val_size=50)
+    assert not [w for w in recwarn if "typical of" in str(w.message)]
 
 
 def test_split_sizes_are_disjoint_and_cover_training_images(mnist_dir):
@@ -156,5 +163,6 @@ def test_system_folder_is_searched_for_fashion_mnist(tmp_path, monkeypatch):
         "fashion_mnist",
         mnist_files.DatasetInfo("FashionMNIST", 0.286, 0.353, system_dirs=(str(system),)),
     )
-    dm = prepared(tmp_path / "empty", dataset="fashion_mnist", val_size=50)
+    with pytest.warns(UserWarning, match="typical of mnist"):
+        dm = prepared(tmp_path / "empty", dataset="fashion_mnist", val_size=50)
     assert len(dm.test_set) == 100
