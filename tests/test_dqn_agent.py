@@ -13,6 +13,7 @@ from cli import main
 from rl.dqn import DQN
 from rl.env_loop import EnvLoop, greedy_policy, greedy_returns
 from rl.replay import Batch, ReplayBuffer
+from tests.quiet import quiet_trainer
 
 # CartPole-v0 is the task of the issue (200-step episodes); gymnasium suggests v1 on every make.
 pytestmark = pytest.mark.filterwarnings("ignore:.*CartPole-v0 is out of date:DeprecationWarning")
@@ -80,18 +81,6 @@ class FixedAction(nn.Module):
         return self.q_values.expand(len(observations), 2)
 
 
-def trainer(**kwargs) -> L.Trainer:
-    defaults = dict(
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-    )
-    return L.Trainer(**{**defaults, **kwargs})
-
-
 # ---- environment loop -------------------------------------------------------------------------------------
 
 
@@ -137,7 +126,7 @@ def test_experience_stream_feeds_the_training_loop():
         def on_train_batch_start(self, trainer, module, batch, batch_idx):
             batches.append(batch)
 
-    trainer(max_epochs=2, callbacks=[Spy()], limit_val_batches=0).fit(agent)
+    quiet_trainer(max_epochs=2, callbacks=[Spy()], limit_val_batches=0).fit(agent)
     assert len(batches) == 14 and all(isinstance(b, Batch) for b in batches)
     assert batches[0].observations.shape == (32, Corridor.LENGTH)
     # the random warm-up once, then train_freq environment steps per training step
@@ -149,7 +138,7 @@ def test_experience_stream_feeds_the_training_loop():
 def test_dqn_learns_the_corridor_and_stops_when_solved():
     L.seed_everything(0)
     agent = DQN(**CORRIDOR_AGENT, stop_when_solved=True)
-    fit = trainer(max_epochs=20)
+    fit = quiet_trainer(max_epochs=20)
     fit.fit(agent)
     assert agent.solved_at is not None and fit.current_epoch < 20  # stopped early
     assert fit.callback_metrics["val/mean_return"] == 1.0
@@ -161,7 +150,7 @@ def test_every_option_together_still_learns():
     L.seed_everything(0)
     options = dict(double_dqn=True, dueling=True, n_steps=3, loss="mse", frame_stack=2, max_grad_norm=1.0)
     agent = DQN(**CORRIDOR_AGENT, **options, stop_when_solved=True)
-    trainer(max_epochs=20).fit(agent)
+    quiet_trainer(max_epochs=20).fit(agent)
     assert agent.solved_at is not None
 
 
@@ -182,7 +171,7 @@ def test_soft_target_updates_move_the_target_by_tau():
     L.seed_everything(0)
     agent = DQN(**{**CORRIDOR_AGENT, "steps_per_epoch": 1, "target_update_interval": 1, "tau": 0.25})
     before = [p.detach().clone() for p in agent.target_net.parameters()]
-    trainer(max_epochs=1, limit_val_batches=0).fit(agent)
+    quiet_trainer(max_epochs=1, limit_val_batches=0).fit(agent)
     for old, target, online in zip(before, agent.target_net.parameters(), agent.q_net.parameters()):
         assert torch.allclose(target, old + 0.25 * (online - old))
     assert not torch.equal(before[0], agent.q_net.trunk[0].weight)  # the online network did change
@@ -195,7 +184,7 @@ def test_checkpoint_round_trip_keeps_buffer_counters_and_environment(tmp_path):
     L.seed_everything(0)
     options = {**CORRIDOR_AGENT, "n_steps": 3, "steps_per_epoch": 30}
     agent = DQN(**options)
-    fit = trainer(max_epochs=1, limit_val_batches=0)
+    fit = quiet_trainer(max_epochs=1, limit_val_batches=0)
     fit.fit(agent)
     while not agent.env_loop.accumulator.pending:  # leave an episode and the n-step accumulator mid-way
         agent.env_loop.step(agent.q_net, epsilon=0.5)

@@ -6,19 +6,7 @@ from datamodules import MNISTDataModule, TinyDataModule
 from lightning_modules import ANN, CNN, LSTM, TinyNet
 from lightning_modules.networks import RowLSTM
 from lightning_modules.schedules import lr_multiplier
-
-
-def quiet_trainer(tmp_path, **kwargs) -> L.Trainer:
-    return L.Trainer(
-        default_root_dir=tmp_path,
-        accelerator="cpu",
-        devices=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        **kwargs,
-    )
+from tests.quiet import quiet_trainer
 
 
 @pytest.mark.parametrize("model_class", [ANN, CNN, LSTM])
@@ -64,7 +52,7 @@ def test_image_classifier_learns_easy_digits(tmp_path, mnist_dir, model_class, e
     L.seed_everything(0)
     dm = MNISTDataModule(str(mnist_dir), val_size=50, batch_size=25, download=False)
     model = model_class(lr=lr)
-    trainer = quiet_trainer(tmp_path, max_epochs=epochs)
+    trainer = quiet_trainer(default_root_dir=tmp_path, max_epochs=epochs)
     trainer.fit(model, datamodule=dm)
     (result,) = trainer.test(model, datamodule=dm, verbose=False)
     assert result["test/acc"] >= 0.9
@@ -74,7 +62,7 @@ def test_tiny_net_learns_separable_data(tmp_path):
     L.seed_everything(0)
     model = TinyNet(lr=0.03)
     dm = TinyDataModule()
-    trainer = quiet_trainer(tmp_path, max_epochs=10)
+    trainer = quiet_trainer(default_root_dir=tmp_path, max_epochs=10)
     trainer.fit(model, datamodule=dm)
     (result,) = trainer.test(model, datamodule=dm, verbose=False)
     assert result["test/acc"] >= 0.95
@@ -82,7 +70,7 @@ def test_tiny_net_learns_separable_data(tmp_path):
 
 def test_logged_keys_follow_stage_slash_metric(tmp_path):
     model = TinyNet()
-    trainer = quiet_trainer(tmp_path, max_epochs=1)
+    trainer = quiet_trainer(default_root_dir=tmp_path, max_epochs=1)
     trainer.fit(model, datamodule=TinyDataModule(train_size=64, val_size=32, test_size=32))
     assert {"train/loss", "train/acc", "val/loss", "val/acc"} <= set(trainer.logged_metrics)
 

@@ -2,37 +2,25 @@
 
 from __future__ import annotations
 
-import lightning as L
 import numpy as np
 import torch
 
 from rl.qlearning import TabularQLearning
+from tests.quiet import quiet_trainer
 
 SMALL = dict(lr=1.0, q_init=20.0, episodes_per_epoch=100, val_episodes=20, test_episodes=20, seed=7)
 
 
-def trainer(epochs: int) -> L.Trainer:
-    return L.Trainer(
-        max_epochs=epochs,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-    )
-
-
 def test_resume_reproduces_an_uninterrupted_run(tmp_path):
     straight = TabularQLearning(**SMALL)
-    trainer(4).fit(straight)
+    quiet_trainer(max_epochs=4).fit(straight)
 
     first = TabularQLearning(**SMALL)
-    half = trainer(2)
+    half = quiet_trainer(max_epochs=2)
     half.fit(first)
     half.save_checkpoint(tmp_path / "half.ckpt")
     resumed = TabularQLearning(**{**SMALL, "seed": 99})  # a different seed: everything must come from the file
-    trainer(4).fit(resumed, ckpt_path=tmp_path / "half.ckpt")
+    quiet_trainer(max_epochs=4).fit(resumed, ckpt_path=tmp_path / "half.ckpt")
 
     assert resumed.episodes_done == straight.episodes_done == 400
     # Same table only if the table, the episode counter (epsilon), the exploration RNG and the env's RNG
