@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -103,5 +104,5 @@ def missing_message(data_dir: Path, dataset: str, reason: str) -> str:
 
 
 def _one_line(err: BaseException) -> str:
-    text = " ".join(str(err).split())
-    return text[:200] if text else type(err).__name__
+    text = textwrap.shorten(" ".join(str(err).split()), width=240, placeholder=" ...")
+    return text or type(err).__name__
