@@ -6,6 +6,7 @@ import copy
 import time
 from typing import Any, Literal
 
+import gymnasium as gym
 import lightning as L
 import numpy as np
 import torch
@@ -130,6 +131,19 @@ class DQN(L.LightningModule):
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
         return self.q_net(observations)  # (B, obs_dim) -> (B, num_actions)
+
+    # ---- the agent interface of rl.play ---------------------------------------------------------------------
+
+    def make_env(self, render_mode: str | None = None) -> gym.Env:
+        """A fresh environment as the agent sees it (frame skipping and stacking included)."""
+        hp = self.hparams
+        return make_env(hp.env_id, hp.frame_skip, hp.frame_stack, render_mode=render_mode)
+
+    @torch.no_grad()
+    def act_greedy(self, observation) -> int:
+        """The action with the highest Q-value for one observation."""
+        obs = torch.as_tensor(observation, dtype=torch.float32, device=self.device).unsqueeze(0)  # (1, obs_dim)
+        return int(self.q_net(obs).argmax(dim=1).item())
 
     # ---- acting: the data of the training loop -------------------------------------------------------------
 

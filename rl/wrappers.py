@@ -33,10 +33,11 @@ class FrameSkip(gym.Wrapper):
         return observation, total_reward, terminated, truncated, info
 
 
-def make_env(env_id: str, frame_skip: int = 1, frame_stack: int = 1) -> gym.Env:
+def make_env(env_id: str, frame_skip: int = 1, frame_stack: int = 1, render_mode: str | None = None) -> gym.Env:
     """``gym.make(env_id)`` (time limit included), then frame skipping, then stacking of the last
     ``frame_stack`` observations the agent saw, flattened into one vector: (k, obs_dim) -> (k * obs_dim,)."""
-    env = gym.make(env_id)
+    # render_mode only when asked for: not every registered env accepts the keyword
+    env = gym.make(env_id, render_mode=render_mode) if render_mode else gym.make(env_id)
     if frame_skip > 1:
         env = FrameSkip(env, frame_skip)
     if frame_stack > 1:

@@ -261,3 +261,16 @@ def test_presets_build_the_agent_they_describe(preset, env_id, threshold, tmp_pa
     plain = preset == "cartpole_dqn_plain"
     assert (agent.buffer.capacity == 1) == plain and (agent.target_net is None) == plain
     assert (agent.hparams.frame_skip, agent.hparams.frame_stack) == ((1, 1) if plain else (2, 2))
+
+
+def test_play_drives_a_dqn_checkpoint(tmp_path, capsys):
+    from rl.play import load_agent, play
+
+    agent = DQN(env_id="CartPole-v0", frame_skip=2, frame_stack=2)
+    path = tmp_path / "agent.ckpt"
+    quiet_trainer(max_epochs=0).fit(agent)  # attaches a trainer so the checkpoint has every section
+    agent.trainer.save_checkpoint(path)
+    episode_return = play(load_agent(str(path), class_path="rl.dqn.DQN"), seed=3, render="none")
+    printed = capsys.readouterr().out
+    assert f"Episode return: {episode_return:g}" in printed
+    assert "step 1: action" in printed and "observation: [" in printed
