@@ -119,3 +119,12 @@ def test_tiny_net_fit_and_predict(tmp_path):
     predictions = torch.load(tmp_path / "tiny_net" / "predictions.pt", weights_only=True)
     # The default example inputs [1, 2, 3], [0.5, -1, 0], [-1, 1, -2]: class 1 where x0 + 2*x1 - x2 > 0.
     assert predictions[0]["prediction"].tolist() == [1, 0, 1]
+
+
+def test_fashion_overlay_composes_with_the_cnn_preset(tmp_path):
+    configs = ["--config", str(ROOT / "configs/mnist_cnn.yaml"), "--config", str(ROOT / "configs/fashion_mnist.yaml")]
+    cli = main([*configs, "--runs_dir", str(tmp_path)], run=False)
+    assert (cli.datamodule.dataset, cli.datamodule.augment) == ("fashion_mnist", False)
+    assert type(cli.model).__name__ == "CNN" and cli.model.hparams.label_smoothing == 0.1
+    assert cli.model.hparams.lr == 0.003  # the base preset's values survive the overlay
+    assert cli.trainer.default_root_dir == str(tmp_path / "fashion_cnn")
