@@ -139,11 +139,10 @@ class DQN(L.LightningModule):
         hp = self.hparams
         return make_env(hp.env_id, hp.frame_skip, hp.frame_stack, render_mode=render_mode)
 
-    @torch.no_grad()
     def act_greedy(self, observation) -> int:
         """The action with the highest Q-value for one observation."""
-        obs = torch.as_tensor(observation, dtype=torch.float32, device=self.device).unsqueeze(0)  # (1, obs_dim)
-        return int(self.q_net(obs).argmax(dim=1).item())
+        batch = np.asarray(observation, dtype=np.float32)[None]  # (obs_dim,) -> (1, obs_dim)
+        return int(greedy_policy(self.q_net, self.device)(batch)[0])
 
     # ---- acting: the data of the training loop -------------------------------------------------------------
 
