@@ -17,17 +17,18 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities import rank_zero_info
 
+# Imported so that LightningCLI knows every model and data module by its short name.
+import datamodules  # noqa: F401
+import lightning_modules  # noqa: F401
+import rl  # noqa: F401
+from datamodules import DataNotFoundError
+
 # lightning 2.6's own CLI code calls jsonargparse APIs deprecated in jsonargparse 4.49; the
 # warnings are about Lightning's code, not the user's, so they only add noise.
 os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
 # Likewise lightning 2.6 calls a torch pytree API that torch 2.14 deprecates, once per run.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
 
-# Imported so that LightningCLI knows every model and data module by its short name.
-import datamodules  # noqa: F401
-import lightning_modules  # noqa: F401
-import rl  # noqa: F401
-from datamodules import DataNotFoundError
 
 EVAL_SUBCOMMANDS = ("validate", "test", "predict")
 DEFAULT_MONITOR = "val/acc"
@@ -61,7 +62,9 @@ class CLI(LightningCLI):
     """LightningCLI with per-run folders, a best/last ModelCheckpoint and readable summaries."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.add_argument("--run_name", default="default", help="Name of the run: outputs go to <runs_dir>/<run_name>/.")
+        parser.add_argument(
+            "--run_name", default="default", help="Name of the run: outputs go to <runs_dir>/<run_name>/."
+        )
         parser.add_argument("--runs_dir", default="runs", help="Folder that holds one sub-folder per run.")
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults(

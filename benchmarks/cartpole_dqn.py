@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cartpole_harness import fmt, median_or_none, preset_max_epochs, preset_model_args, run_isolated  # noqa: E402
+from cartpole_harness import fmt, median_or_none, preset_max_epochs, preset_model_args, run_isolated
 
 SCRIPT = Path(__file__).resolve()
 V0, V1, PLAIN = "configs/cartpole_dqn.yaml", "configs/cartpole_v1_dqn.yaml", "configs/cartpole_dqn_plain.yaml"

@@ -46,8 +46,10 @@ def main_benchmark() -> None:
     args, extra = parser.parse_known_args()
     with tempfile.TemporaryDirectory() as tmp:
         rows = [run(seed, args.runs_dir or tmp, extra) for seed in args.seeds]
-    print("| seed | fit s (in-process) | best epoch | episodes at best | val/mean_return | test/mean_return "
-          "| test/std_return |")
+    print(
+        "| seed | fit s (in-process) | best epoch | episodes at best | val/mean_return | test/mean_return "
+        "| test/std_return |"
+    )
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         print(

@@ -93,4 +93,7 @@ class Classifier(L.LightningModule):
         schedule = partial(
             lr_multiplier, total_steps=total_steps, schedule=hp.scheduler, warmup_fraction=hp.warmup_fraction
         )
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": LambdaLR(optimizer, schedule), "interval": "step"}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": LambdaLR(optimizer, schedule), "interval": "step"},
+        }

@@ -21,4 +21,3 @@ class TinyNet(Classifier):
         super().__init__(**kwargs)
         self.net = TinyNetwork(num_features, hidden, self.hparams.num_classes)
         self.example_input_array = torch.zeros(1, num_features)
-

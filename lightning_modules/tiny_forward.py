@@ -1,8 +1,8 @@
 """Run TinyNet forward on example inputs and print the outputs.
 
-    python -m lightning_modules.tiny_forward                      # seeded random weights, two examples
-    python -m lightning_modules.tiny_forward 1 2 3 0.5 -1 0       # your inputs, 3 numbers per example
-    python -m lightning_modules.tiny_forward --ckpt runs/tiny_net/checkpoints/best.ckpt
+python -m lightning_modules.tiny_forward                      # seeded random weights, two examples
+python -m lightning_modules.tiny_forward 1 2 3 0.5 -1 0       # your inputs, 3 numbers per example
+python -m lightning_modules.tiny_forward --ckpt runs/tiny_net/checkpoints/best.ckpt
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     with torch.no_grad():
         logits = model(inputs)
     print(model.net)
-    for row_in, row_out, prob in zip(inputs.tolist(), logits.tolist(), logits.softmax(-1).tolist()):
+    for row_in, row_out, prob in zip(inputs.tolist(), logits.tolist(), logits.softmax(-1).tolist(), strict=True):
         print(f"input {row_in} -> logits {[round(v, 4) for v in row_out]}, P(class 1) = {prob[1]:.3f}")
 
 

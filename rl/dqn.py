@@ -227,7 +227,7 @@ class DQN(L.LightningModule):
         # global_step counts optimizer steps, already including this one.
         if self.target_net is not None and self.global_step % hp.target_update_interval == 0:
             with torch.no_grad():
-                for target, online in zip(self.target_net.parameters(), self.q_net.parameters()):
+                for target, online in zip(self.target_net.parameters(), self.q_net.parameters(), strict=True):
                     target.lerp_(online, hp.tau)  # target += tau * (online - target)
         if batch_idx == hp.steps_per_epoch - 1:
             self._log_epoch_progress()

@@ -35,13 +35,15 @@ def greedy_returns(envs: Sequence[gym.Env], policy: Policy, seeds: Sequence[int]
     """
     if len(seeds) > len(envs):
         raise ValueError(f"{len(seeds)} seeds for {len(envs)} environments")
-    observations = np.stack([env.reset(seed=int(seed))[0] for env, seed in zip(envs, seeds)])  # (E, obs_dim)
+    observations = np.stack(
+        [env.reset(seed=int(seed))[0] for env, seed in zip(envs, seeds, strict=False)]
+    )  # (E, obs_dim)
     returns = np.zeros(len(seeds))
     running = np.arange(len(seeds))
     while running.size:
         actions = policy(observations[running])  # (R, obs_dim) -> (R,)
         still_running = []
-        for i, action in zip(running.tolist(), actions.tolist()):
+        for i, action in zip(running.tolist(), actions.tolist(), strict=True):
             observations[i], reward, terminated, truncated, _ = envs[i].step(action)
             returns[i] += reward
             if not (terminated or truncated):

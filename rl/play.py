@@ -70,8 +70,9 @@ def play(agent: GreedyAgent, seed: int | None = None, render: str = "ansi", dela
             obs, reward, terminated, truncated, _ = env.step(action)
             episode_return += float(reward)
             steps += 1
-            print(f"step {steps}: action {action} ({name(action)}), reward {float(reward):+g}, "
-                  f"return {episode_return:+g}")
+            print(
+                f"step {steps}: action {action} ({name(action)}), reward {float(reward):+g}, return {episode_return:+g}"
+            )
             show(obs)
             if terminated or truncated:
                 break

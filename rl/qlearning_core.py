@@ -55,10 +55,7 @@ def training_episode(
     n_actions = q.shape[1]
     episode_return, steps = 0.0, 0
     while True:
-        if rng.random() < epsilon:
-            action = int(rng.integers(n_actions))
-        else:
-            action = int(q[state].argmax())
+        action = int(rng.integers(n_actions)) if rng.random() < epsilon else int(q[state].argmax())
         next_state, reward, terminated, truncated, _ = env.step(action)
         q_update(q, state, action, reward, next_state, terminated, lr, gamma)
         episode_return += reward

@@ -74,7 +74,9 @@ def test_last_checkpoint_is_the_latest_epoch_even_when_it_is_not_the_best(tmp_pa
 
 
 def test_running_the_same_command_twice_works(tmp_path, mnist_dir):
-    args = cnn_args("fit", mnist_dir, tmp_path / "runs", "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "1")
+    args = cnn_args(
+        "fit", mnist_dir, tmp_path / "runs", "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "1"
+    )
     main(args)
     main(args)  # must not fail on the config saved by the first run
 

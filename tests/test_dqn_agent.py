@@ -172,7 +172,7 @@ def test_soft_target_updates_move_the_target_by_tau():
     agent = DQN(**{**CORRIDOR_AGENT, "steps_per_epoch": 1, "target_update_interval": 1, "tau": 0.25})
     before = [p.detach().clone() for p in agent.target_net.parameters()]
     quiet_trainer(max_epochs=1, limit_val_batches=0).fit(agent)
-    for old, target, online in zip(before, agent.target_net.parameters(), agent.q_net.parameters()):
+    for old, target, online in zip(before, agent.target_net.parameters(), agent.q_net.parameters(), strict=True):
         assert torch.allclose(target, old + 0.25 * (online - old))
     assert not torch.equal(before[0], agent.q_net.trunk[0].weight)  # the online network did change
 

@@ -131,7 +131,7 @@ def test_failed_download_leaves_nothing_behind(tmp_path, monkeypatch):
         raise RuntimeError("Error downloading train-images-idx3-ubyte.gz: <urlopen error [Errno -3] DNS>")
 
     monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
-    with pytest.raises(DataNotFoundError, match="the download failed .*Error downloading"):
+    with pytest.raises(DataNotFoundError, match=r"the download failed .*Error downloading"):
         MNISTDataModule(data_dir=str(tmp_path / "data")).prepare_data()
     assert not (tmp_path / "data").exists()
 
@@ -152,7 +152,7 @@ def test_download_moves_verified_files_into_torchvision_layout(tmp_path, monkeyp
 
 def test_corrupt_file_names_the_file(mnist_dir):
     (mnist_dir / "t10k-labels-idx1-ubyte.gz").write_bytes(b"garbage")
-    with pytest.raises(ValueError, match="t10k-labels-idx1-ubyte.gz"):
+    with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte\.gz"):
         prepared(mnist_dir)
 
 

@@ -18,7 +18,7 @@ def test_image_classifiers_output_ten_logits(model_class):
 
 def test_architectures_match_their_descriptions():
     ann_linears = [m for m in ANN().net if isinstance(m, torch.nn.Linear)]
-    assert [m.in_features for m in ann_linears][0] == 784 and len(ann_linears) == 4  # 3 hidden + output
+    assert ann_linears[0].in_features == 784 and len(ann_linears) == 4  # 3 hidden + output
     cnn = CNN().net
     assert sum(isinstance(m, torch.nn.Conv2d) for m in cnn.modules()) == 3
     assert sum(isinstance(m, torch.nn.Linear) for m in cnn.modules()) == 3
