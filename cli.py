@@ -108,7 +108,7 @@ class CLI(LightningCLI):
         return str(path)
 
     def after_fit(self) -> None:
-        callbacks = self.trainer.checkpoint_callbacks
+        callbacks = [c for c in self.trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)]
         last = next(c for c in callbacks if isinstance(c, LatestCheckpoint))
         best = next(c for c in callbacks if not isinstance(c, LatestCheckpoint))
         score = best.best_model_score

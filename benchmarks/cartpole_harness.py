@@ -9,7 +9,6 @@ clock pauses while the 100 greedy validation episodes run. Each trial runs in a 
 from __future__ import annotations
 
 import json
-import statistics
 import subprocess
 import sys
 import time
@@ -112,7 +111,7 @@ def median_or_none(values: list[float | None]) -> float | None:
     if len(ordered) % 2:
         return ordered[len(ordered) // 2]
     low, high = ordered[len(ordered) // 2 - 1], ordered[len(ordered) // 2]
-    return None if high is None else statistics.mean([low, high])
+    return None if low is None or high is None else (low + high) / 2
 
 
 def fmt(value: float | None, digits: int = 1) -> str:

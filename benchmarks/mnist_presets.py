@@ -55,7 +55,7 @@ def run(preset: str, data_dir: str, dataset: str | None, epochs: int | None, run
         args += ["--trainer.max_epochs", str(epochs)]
     cli = main(args + extra, run=False)
     timer = EpochTimer()
-    cli.trainer.callbacks.append(timer)
+    cli.trainer.callbacks.append(timer)  # type: ignore[attr-defined]  # Trainer sets it at run time
     start = time.perf_counter()
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     fit_seconds = time.perf_counter() - start

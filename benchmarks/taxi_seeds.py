@@ -13,6 +13,7 @@ import tempfile
 import time
 
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 from cli import main
 
@@ -25,7 +26,9 @@ def run(seed: int, runs_dir: str, extra: list[str]) -> dict[str, float]:
     start = time.perf_counter()
     fit = main(["fit", *common, *quiet, "--seed_everything", str(seed)])
     fit_seconds = time.perf_counter() - start
-    best = torch.load(fit.trainer.checkpoint_callback.best_model_path, weights_only=True)
+    best_callback = fit.trainer.checkpoint_callback
+    assert isinstance(best_callback, ModelCheckpoint)
+    best = torch.load(best_callback.best_model_path, weights_only=True)
     test = main(["test", *common, "--trainer.enable_progress_bar", "false", "--ckpt_path", "best"])
     metrics = test.trainer.callback_metrics
     return {
@@ -33,7 +36,7 @@ def run(seed: int, runs_dir: str, extra: list[str]) -> dict[str, float]:
         "fit_s": fit_seconds,
         "best_epoch": best["epoch"],
         "best_episodes": best["qlearning_state"]["episodes_done"],
-        "val": fit.trainer.checkpoint_callback.best_model_score.item(),
+        "val": float(best_callback.best_model_score or float("nan")),
         "test_mean": metrics["test/mean_return"].item(),
         "test_std": metrics["test/std_return"].item(),
     }

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from lightning.fabric.utilities.data import AttributeDict
 from lightning.pytorch.utilities import rank_zero_warn
 from torch.utils.data import DataLoader
 
@@ -29,6 +30,8 @@ from datamodules.tensor_data import ShardSampler, TensorBatchDataset, keep_batch
 class MNISTDataModule(L.LightningDataModule):
     """MNIST-format images decoded once into memory; batches are gathered with one index and
     converted to float, augmented and normalised on the training device."""
+
+    hparams: AttributeDict  # save_hyperparameters() fills an AttributeDict (Lightning declares a wider type)
 
     num_classes = 10
     image_shape = (1, 28, 28)
@@ -60,34 +63,24 @@ class MNISTDataModule(L.LightningDataModule):
             raise ValueError(f"dataset must be one of {sorted(DATASETS)}, got {dataset!r}")
         if batch_size < 1 or eval_batch_size < 1:
             raise ValueError("batch_size and eval_batch_size must be positive")
-        self.save_hyperparameters()
+        self.save_hyperparameters()  # the one record of the arguments: self.hparams.<name>
         self.data_dir = Path(data_dir)
-        self.dataset = dataset
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size
-        self.val_size = val_size
-        self.split_seed = split_seed
-        self.augment = augment
-        self.download = download
-        info = DATASETS[dataset]
-        self.mean, self.std = info.mean, info.std
-        self.train_set: TensorBatchDataset | None = None
-        self.val_set: TensorBatchDataset | None = None
-        self.test_set: TensorBatchDataset | None = None
+        self.mean, self.std = DATASETS[dataset].mean, DATASETS[dataset].std
+        self.sets: dict[str, TensorBatchDataset] = {}  # "train", "val", "test" once setup() has run
 
     def prepare_data(self) -> None:
         """Download the files if missing (runs once per node, before ``setup``)."""
-        if find_files(self.data_dir, self.dataset) is None:
-            if not self.download:
-                raise DataNotFoundError(missing_message(self.data_dir, self.dataset, "download is off"))
-            download(self.data_dir, self.dataset)
+        if find_files(self.data_dir, self.hparams.dataset) is None:
+            if not self.hparams.download:
+                raise DataNotFoundError(missing_message(self.data_dir, self.hparams.dataset, "download is off"))
+            download(self.data_dir, self.hparams.dataset)
 
     def setup(self, stage: str | None = None) -> None:
-        if self.test_set is not None:  # decoded already: Lightning calls setup once per stage
+        if self.sets:  # decoded already: Lightning calls setup once per stage
             return
-        files = find_files(self.data_dir, self.dataset)
+        files = find_files(self.data_dir, self.hparams.dataset)
         if files is None:
-            raise DataNotFoundError(missing_message(self.data_dir, self.dataset, "download is off"))
+            raise DataNotFoundError(missing_message(self.data_dir, self.hparams.dataset, "download is off"))
         train_images, train_labels = read_idx(files[TRAIN_IMAGES]), read_idx(files[TRAIN_LABELS])
         test_images, test_labels = read_idx(files[TEST_IMAGES]), read_idx(files[TEST_LABELS])
         for images, labels, name in ((train_images, train_labels, "train"), (test_images, test_labels, "test")):
@@ -97,41 +90,49 @@ class MNISTDataModule(L.LightningDataModule):
                     f"expected N x 28 x 28 images with one label each"
                 )
         self._warn_if_another_dataset(train_images, files[TRAIN_IMAGES])
-        if not 0 < self.val_size < len(train_images):
-            raise ValueError(f"val_size must be between 1 and {len(train_images) - 1}, got {self.val_size}")
+        val_size = self.hparams.val_size
+        if not 0 < val_size < len(train_images):
+            raise ValueError(f"val_size must be between 1 and {len(train_images) - 1}, got {val_size}")
 
         # The split is a fixed permutation so that no image is ever in both train and val.
-        order = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(self.split_seed))
-        self.val_indices, self.train_indices = order[: self.val_size], order[self.val_size :]
+        order = torch.randperm(len(train_images), generator=torch.Generator().manual_seed(self.hparams.split_seed))
+        self.val_indices, self.train_indices = order[:val_size], order[val_size:]
         train_images = train_images.unsqueeze(1)  # (N, 28, 28) -> (N, 1, 28, 28)
-        self.train_set = TensorBatchDataset(train_images[self.train_indices], train_labels[self.train_indices].long())
-        self.val_set = TensorBatchDataset(train_images[self.val_indices], train_labels[self.val_indices].long())
-        self.test_set = TensorBatchDataset(test_images.unsqueeze(1), test_labels.long())
+        self.sets = {
+            "train": TensorBatchDataset(train_images[self.train_indices], train_labels[self.train_indices].long()),
+            "val": TensorBatchDataset(train_images[self.val_indices], train_labels[self.val_indices].long()),
+            "test": TensorBatchDataset(test_images.unsqueeze(1), test_labels.long()),
+        }
 
     def _warn_if_another_dataset(self, images: torch.Tensor, path: Path) -> None:
         """MNIST and Fashion-MNIST files share their names; their pixel statistics tell them apart."""
         mean = images.sum(dtype=torch.int64).item() / images.numel() / 255
         closest = min(DATASETS, key=lambda name: abs(DATASETS[name].mean - mean))
-        if closest != self.dataset:
+        dataset = self.hparams.dataset
+        if closest != dataset:
             rank_zero_warn(
                 f"{path} has mean pixel {mean:.3f}, typical of {closest} ({DATASETS[closest].mean}), not of "
-                f"{self.dataset} ({self.mean}): does --data.data_dir point at the {self.dataset} files?"
+                f"{dataset} ({self.mean}): does --data.data_dir point at the {dataset} files?"
             )
 
     def train_dataloader(self) -> DataLoader:
         # Under DDP Lightning swaps the RandomSampler for a DistributedSampler: one shard per process.
         return DataLoader(
-            self.train_set, batch_size=self.batch_size, shuffle=True, collate_fn=keep_batch, pin_memory=self._pin()
+            self._set("train"),
+            batch_size=self.hparams.batch_size,
+            shuffle=True,
+            collate_fn=keep_batch,
+            pin_memory=self._pin(),
         )
 
     def val_dataloader(self) -> DataLoader:
-        return self._eval_loader(self.val_set)
+        return self._eval_loader(self._set("val"))
 
     def test_dataloader(self) -> DataLoader:
-        return self._eval_loader(self.test_set)
+        return self._eval_loader(self._set("test"))
 
     def predict_dataloader(self) -> DataLoader:
-        return self._eval_loader(self.test_set)
+        return self._eval_loader(self._set("test"))
 
     def _eval_loader(self, dataset: TensorBatchDataset) -> DataLoader:
         sampler = None
@@ -139,8 +140,17 @@ class MNISTDataModule(L.LightningDataModule):
             # Our own shards: Lightning's default would pad them with repeated images.
             sampler = ShardSampler(dataset, num_replicas=self.trainer.world_size, rank=self.trainer.global_rank)
         return DataLoader(
-            dataset, batch_size=self.eval_batch_size, sampler=sampler, collate_fn=keep_batch, pin_memory=self._pin()
+            dataset,
+            batch_size=self.hparams.eval_batch_size,
+            sampler=sampler,
+            collate_fn=keep_batch,
+            pin_memory=self._pin(),
         )
+
+    def _set(self, name: str) -> TensorBatchDataset:
+        if name not in self.sets:
+            raise RuntimeError(f"no {name} set: call setup() before asking for a data loader")
+        return self.sets[name]
 
     def _pin(self) -> bool:
         return torch.cuda.is_available()
@@ -151,6 +161,6 @@ class MNISTDataModule(L.LightningDataModule):
             return batch
         images, labels = batch
         images = images.float().div_(255)
-        if self.augment and self.trainer is not None and self.trainer.training:
+        if self.hparams.augment and self.trainer is not None and self.trainer.training:
             images = random_affine(images)
         return images.sub_(self.mean).div_(self.std), labels

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import lightning as L
 import torch
+from lightning.fabric.utilities.data import AttributeDict
 from torch.utils.data import DataLoader
 
 from datamodules.tensor_data import TensorBatchDataset, keep_batch
@@ -19,6 +20,8 @@ def make_tiny_dataset(size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]
 
 class TinyDataModule(L.LightningDataModule):
     """Linearly separable 3-feature data with 2 classes; predicts on a few fixed example inputs."""
+
+    hparams: AttributeDict  # save_hyperparameters() fills an AttributeDict (Lightning declares a wider type)
 
     num_features = 3
     num_classes = 2
@@ -42,8 +45,7 @@ class TinyDataModule(L.LightningDataModule):
             predict_inputs: Rows of 3 numbers that ``predict`` runs the network on; a few fixed examples by default.
         """
         super().__init__()
-        self.save_hyperparameters()
-        self.batch_size = batch_size
+        self.save_hyperparameters()  # the one record of the arguments: self.hparams.<name>
         rows = predict_inputs if predict_inputs is not None else [[1.0, 2.0, 3.0], [0.5, -1.0, 0.0], [-1.0, 1.0, -2.0]]
         self.predict_inputs = torch.tensor(rows, dtype=torch.float32)
         if self.predict_inputs.dim() != 2 or self.predict_inputs.shape[1] != self.num_features:
@@ -54,13 +56,15 @@ class TinyDataModule(L.LightningDataModule):
         }
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.sets["train"], batch_size=self.batch_size, shuffle=True, collate_fn=keep_batch)
+        return DataLoader(self.sets["train"], batch_size=self.hparams.batch_size, shuffle=True, collate_fn=keep_batch)
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.sets["val"], batch_size=self.batch_size, collate_fn=keep_batch)
+        return DataLoader(self.sets["val"], batch_size=self.hparams.batch_size, collate_fn=keep_batch)
 
     def test_dataloader(self) -> DataLoader:
-        return DataLoader(self.sets["test"], batch_size=self.batch_size, collate_fn=keep_batch)
+        return DataLoader(self.sets["test"], batch_size=self.hparams.batch_size, collate_fn=keep_batch)
 
     def predict_dataloader(self) -> DataLoader:
-        return DataLoader(TensorBatchDataset(self.predict_inputs), batch_size=self.batch_size, collate_fn=keep_batch)
+        return DataLoader(
+            TensorBatchDataset(self.predict_inputs), batch_size=self.hparams.batch_size, collate_fn=keep_batch
+        )

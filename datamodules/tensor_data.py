@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 from torch.utils.data import Dataset, DistributedSampler
@@ -44,11 +44,12 @@ class ShardSampler(DistributedSampler):
     metrics count each image exactly once (shards may then differ in length by one).
     """
 
-    def __init__(self, dataset: Dataset, num_replicas: int, rank: int) -> None:
+    def __init__(self, dataset: TensorBatchDataset, num_replicas: int, rank: int) -> None:
         super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=False)
+        self.shard = range(rank, len(dataset), num_replicas)
 
-    def __iter__(self):
-        return iter(range(self.rank, len(self.dataset), self.num_replicas))
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.shard)
 
     def __len__(self) -> int:
-        return len(range(self.rank, len(self.dataset), self.num_replicas))
+        return len(self.shard)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Literal
+from typing import Literal, cast
 
 import lightning as L
 import torch
 import torch.nn.functional as F
+from lightning.fabric.utilities.data import AttributeDict
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 from torchmetrics.classification import MulticlassAccuracy
@@ -19,6 +21,8 @@ STAGES = ("train", "val", "test")
 
 class Classifier(L.LightningModule):
     """Cross-entropy classifier. Subclasses build ``self.net`` and set ``example_input_array``."""
+
+    hparams: AttributeDict  # save_hyperparameters() fills an AttributeDict (Lightning declares a wider type)
 
     net: nn.Module
     checkpoint_metric = "val/acc"  # what the CLI's best checkpoint maximises
@@ -56,7 +60,7 @@ class Classifier(L.LightningModule):
         inputs, targets = batch
         logits = self(inputs)
         loss = F.cross_entropy(logits, targets, label_smoothing=self.hparams.label_smoothing)
-        accuracy = self.metrics[f"{stage}_acc"]
+        accuracy = cast(MulticlassAccuracy, self.metrics[f"{stage}_acc"])
         accuracy(logits, targets)
         training = stage == "train"
         # Training loss is a per-step curve, everything else a per-epoch value (one key each, no
@@ -81,7 +85,7 @@ class Classifier(L.LightningModule):
 
     def configure_optimizers(self):
         hp = self.hparams
-        optimizers = {
+        optimizers: dict[str, Callable[..., torch.optim.Optimizer]] = {
             "adamw": torch.optim.AdamW,
             "adam": torch.optim.Adam,
             "sgd": partial(torch.optim.SGD, momentum=0.9, nesterov=True),

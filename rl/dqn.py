@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import time
 from typing import Any, Literal
 
@@ -10,6 +11,7 @@ import gymnasium as gym
 import lightning as L
 import numpy as np
 import torch
+from lightning.fabric.utilities.data import AttributeDict
 from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader
 
@@ -18,7 +20,7 @@ from rl.networks import QNetwork
 from rl.replay import Batch, ReplayBuffer
 from rl.replay_dataset import ExperienceStream
 from rl.td import td_loss, td_targets
-from rl.wrappers import make_env
+from rl.wrappers import discrete_actions, make_env
 
 # Evaluation episodes start from reset(seed=FIRST_SEED + i): the same episodes at every evaluation, and
 # different ones for validation (choosing the best checkpoint) and test (reporting it).
@@ -36,6 +38,8 @@ class DQN(L.LightningModule):
     The defaults are DQN as published (experience replay, a hard-updated target network, Huber loss, gradient
     clipping) with hyperparameters tuned on CartPole; the presets switch the other techniques on or these off.
     """
+
+    hparams: AttributeDict  # save_hyperparameters() fills an AttributeDict (Lightning declares a wider type)
 
     checkpoint_metric = "val/mean_return"  # what the CLI's best checkpoint maximises
 
@@ -110,8 +114,8 @@ class DQN(L.LightningModule):
         # Every argument is a primitive, so checkpoints load with torch.load(weights_only=True).
         self.save_hyperparameters()
         self.env = make_env(env_id, frame_skip, frame_stack)
-        obs_dim = int(np.prod(self.env.observation_space.shape))
-        num_actions = int(self.env.action_space.n)
+        obs_dim = math.prod(self.env.observation_space.shape or ())
+        num_actions = discrete_actions(self.env)
         self.q_net = QNetwork(obs_dim, num_actions, hidden_sizes, dueling)
         self.target_net = copy.deepcopy(self.q_net).requires_grad_(False) if target_network else None
         # Without replay the buffer only needs to hold one batch: the newest transitions.
@@ -204,7 +208,7 @@ class DQN(L.LightningModule):
         no per-step host sync."""
         self._loss_sum = loss if self._loss_sum is None else self._loss_sum + loss
         self._loss_count += 1
-        every = self.trainer.log_every_n_steps
+        every = self.trainer.log_every_n_steps  # type: ignore[attr-defined]  # set by Lightning at run time
         if not every or (self.global_step + 1) % every:  # global_step counts the updates before this one
             return
         batch_size = self.hparams.batch_size
@@ -252,7 +256,8 @@ class DQN(L.LightningModule):
 
     def _seed_loader(self, first_seed: int, episodes: int) -> DataLoader:
         # A single batch of all the seeds: greedy_returns plays the episodes in lockstep.
-        return DataLoader(torch.arange(first_seed, first_seed + episodes), batch_size=episodes)
+        seeds = torch.arange(first_seed, first_seed + episodes)
+        return DataLoader(seeds, batch_size=episodes)  # type: ignore[arg-type]  # a tensor indexes like a dataset
 
     def val_dataloader(self) -> DataLoader:
         return self._seed_loader(VAL_FIRST_SEED, self.hparams.val_episodes)

@@ -11,7 +11,7 @@ from torch import nn
 
 from rl.replay import ReplayBuffer
 from rl.replay_nstep import NStepAccumulator
-from rl.wrappers import env_state, load_env_state
+from rl.wrappers import discrete_actions, env_state, load_env_state
 
 Policy = Callable[[np.ndarray], np.ndarray]  # (E, obs_dim) float32 observations -> (E,) int actions
 
@@ -63,7 +63,7 @@ class EnvLoop:
     def __init__(self, env: gym.Env, buffer: ReplayBuffer, n_steps: int, gamma: float) -> None:
         self.env = env
         self.buffer = buffer
-        self.num_actions = int(env.action_space.n)
+        self.num_actions = discrete_actions(env)
         self.accumulator = NStepAccumulator(n_steps, gamma, buffer.obs_dim)
         self.rng = np.random.default_rng()  # replaced by a seeded one in reset()
         self.observation: np.ndarray | None = None

@@ -13,6 +13,7 @@ import time
 from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
+import lightning as L
 import torch
 
 
@@ -25,7 +26,7 @@ class GreedyAgent(Protocol):
     def act_greedy(self, obs: Any) -> int: ...
 
 
-def agent_class(ckpt_path: str, class_path: str | None = None) -> type:
+def agent_class(ckpt_path: str, class_path: str | None = None) -> type[L.LightningModule]:
     """The LightningModule class that wrote ``ckpt_path``, from ``class_path`` or the checkpoint's hyper-parameters."""
     if class_path is None:
         # weights_only: only tensors and primitives are unpickled, nothing in the file can run code.
@@ -39,9 +40,9 @@ def agent_class(ckpt_path: str, class_path: str | None = None) -> type:
 
 def load_agent(ckpt_path: str, class_path: str | None = None) -> GreedyAgent:
     agent = agent_class(ckpt_path, class_path).load_from_checkpoint(ckpt_path, map_location="cpu")
+    agent.eval()
     if not isinstance(agent, GreedyAgent):
         raise SystemExit(f"error: {type(agent).__name__} lacks make_env(render_mode) / act_greedy(obs)")
-    agent.eval()
     return agent
 
 

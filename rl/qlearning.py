@@ -11,7 +11,8 @@ import gymnasium as gym
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from lightning.fabric.utilities.data import AttributeDict
+from torch.utils.data import DataLoader, Dataset
 
 from rl.evaluation import greedy_returns
 from rl.qlearning_core import linear_epsilon, training_episode
@@ -26,8 +27,17 @@ STATE_KEY = "qlearning_state"  # where on_save_checkpoint keeps what a resume ne
 ACTION_NAMES = {"Taxi": ("down", "up", "right", "left", "pick up", "drop off")}
 
 
-def _chunks(start: int, stop: int, size: int) -> list[list[int]]:
-    return [list(range(i, min(i + size, stop))) for i in range(start, stop, size)]
+class _Chunks(Dataset[list[int]]):
+    """``range(start, stop)`` cut into runs of ``size`` numbers: each item is one step's episodes or seeds."""
+
+    def __init__(self, start: int, stop: int, size: int) -> None:
+        self.chunks = [list(range(i, min(i + size, stop))) for i in range(start, stop, size)]
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def __getitem__(self, index: int) -> list[int]:
+        return self.chunks[index]
 
 
 def _rng_from_state(state: dict) -> np.random.Generator:
@@ -39,6 +49,8 @@ def _rng_from_state(state: dict) -> np.random.Generator:
 
 class TabularQLearning(L.LightningModule):
     """Q-learning with an epsilon-greedy behaviour policy on an env with discrete states and actions (Taxi)."""
+
+    hparams: AttributeDict  # save_hyperparameters() fills an AttributeDict (Lightning declares a wider type)
 
     checkpoint_metric = "val/mean_return"  # what the CLI's best checkpoint maximises
 
@@ -130,7 +142,7 @@ class TabularQLearning(L.LightningModule):
     def train_dataloader(self) -> DataLoader:
         # Each batch lists the episode numbers (within the epoch) that one training_step plays.
         hp = self.hparams
-        return DataLoader(_chunks(0, hp.episodes_per_epoch, hp.episodes_per_step), batch_size=None)
+        return DataLoader(_Chunks(0, hp.episodes_per_epoch, hp.episodes_per_step), batch_size=None)
 
     def training_step(self, batch: list[int], batch_idx: int) -> None:
         hp = self.hparams
@@ -150,7 +162,9 @@ class TabularQLearning(L.LightningModule):
             steps += episode_steps
         # Lightning counts global_step in optimizer steps, and ModelCheckpoint skips saving while global_step
         # stands still; stepping the no-op optimizer (configure_optimizers gave none) records one update.
-        self.optimizers().step()
+        optimizer = self.optimizers()
+        assert not isinstance(optimizer, list)  # one (no-op) optimizer
+        optimizer.step()
         n = len(batch)
         self.log("train/episode_return", sum(returns) / n, on_step=True, on_epoch=True, batch_size=n, prog_bar=True)
         self.log("train/episode_steps", steps / n, on_step=True, on_epoch=True, batch_size=n)
@@ -164,11 +178,11 @@ class TabularQLearning(L.LightningModule):
 
     def val_dataloader(self) -> DataLoader:
         base = VAL_SEED_BASE
-        return DataLoader(_chunks(base, base + self.hparams.val_episodes, EVAL_EPISODES_PER_STEP), batch_size=None)
+        return DataLoader(_Chunks(base, base + self.hparams.val_episodes, EVAL_EPISODES_PER_STEP), batch_size=None)
 
     def test_dataloader(self) -> DataLoader:
         base = TEST_SEED_BASE
-        return DataLoader(_chunks(base, base + self.hparams.test_episodes, EVAL_EPISODES_PER_STEP), batch_size=None)
+        return DataLoader(_Chunks(base, base + self.hparams.test_episodes, EVAL_EPISODES_PER_STEP), batch_size=None)
 
     def _play_greedy(self, seeds: list[int]) -> None:
         if self._eval_env is None:

@@ -56,7 +56,8 @@ def training_episode(
     episode_return, steps = 0.0, 0
     while True:
         action = int(rng.integers(n_actions)) if rng.random() < epsilon else int(q[state].argmax())
-        next_state, reward, terminated, truncated, _ = env.step(action)
+        next_state, step_reward, terminated, truncated, _ = env.step(action)
+        reward = float(step_reward)
         q_update(q, state, action, reward, next_state, terminated, lr, gamma)
         episode_return += reward
         steps += 1

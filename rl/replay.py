@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -44,7 +44,7 @@ class ReplayBuffer:
             terminated=torch.zeros(capacity, dtype=torch.bool),
             steps=torch.ones(capacity, dtype=torch.int64),
         )
-        self._views = Batch(*(field.numpy() for field in self.storage))  # share memory with `storage`
+        self._views: Any = Batch._make(field.numpy() for field in self.storage)  # NumPy views sharing `storage`
         self.position = 0  # where the next transition goes
         self.size = 0  # how many slots hold a transition
 

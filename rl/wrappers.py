@@ -58,7 +58,7 @@ def env_state(env: gym.Env) -> dict[str, Any]:
     Covers the simulator state (classic-control environments keep it in ``unwrapped.state``), its random
     generator (which draws the next episodes' start states), the time limit's step count and the frame stack.
     """
-    inner = env.unwrapped
+    inner: Any = env.unwrapped  # classic-control envs keep their physics in `state`
     state: dict[str, Any] = {
         "physics": torch.from_numpy(np.array(inner.state)),
         "np_random": inner.np_random.bit_generator.state,  # a dict of ints and strings
@@ -73,7 +73,7 @@ def env_state(env: gym.Env) -> dict[str, Any]:
 
 def load_env_state(env: gym.Env, state: dict[str, Any]) -> None:
     """Inverse of :func:`env_state`. The environment must have been reset once (wrappers check for that)."""
-    inner = env.unwrapped
+    inner: Any = env.unwrapped  # classic-control envs keep their physics in `state`
     inner.state = state["physics"].numpy().copy()
     inner.np_random.bit_generator.state = state["np_random"]
     for wrapper in _wrappers(env):
@@ -81,3 +81,14 @@ def load_env_state(env: gym.Env, state: dict[str, Any]) -> None:
             wrapper._elapsed_steps = state["elapsed_steps"]
         elif isinstance(wrapper, FrameStackObservation):
             wrapper.obs_queue.extend(frame.numpy().copy() for frame in state["frames"])  # maxlen k: replaces all
+
+
+def discrete_actions(env: gym.Env) -> int:
+    """Number of actions of an environment with a discrete action space; a clear error for any other space."""
+    space = env.action_space
+    if not isinstance(space, gym.spaces.Discrete):
+        raise ValueError(
+            f"{env.spec.id if env.spec else env} has a {type(space).__name__} action space; "
+            "these agents pick one of a finite set of actions (gymnasium.spaces.Discrete), e.g. CartPole or Taxi"
+        )
+    return int(space.n)

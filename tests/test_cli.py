@@ -1,29 +1,20 @@
 """The CLI in-process: fit, test, predict, resume, presets and error messages."""
 
 import logging
-from pathlib import Path
 
 import pytest
 import torch
 import yaml
 
 from cli import main
-
-ROOT = Path(__file__).resolve().parents[1]
-QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+from lightning_modules import ANN, CNN, LSTM, TinyNet
+from tests.helpers import cli_args, preset
 
 
 def cnn_args(subcommand, mnist_dir, runs_dir, *extra):
-    return [
-        subcommand,
-        "--config", str(ROOT / "configs/mnist_cnn.yaml"),
-        "--data.data_dir", str(mnist_dir),
-        "--data.val_size", "50",
-        "--data.batch_size", "50",
-        "--runs_dir", str(runs_dir),
-        *QUIET,
-        *extra,
-    ]  # fmt: skip
+    """The CNN preset on the tiny test digits: 250 training images in batches of 50, 50 for validation."""
+    data = ["--data.data_dir", str(mnist_dir), "--data.val_size", "50", "--data.batch_size", "50"]
+    return cli_args(subcommand, "mnist_cnn", runs_dir, *data, *extra)
 
 
 def test_fit_then_test_best_and_predict(tmp_path, mnist_dir, caplog):
@@ -77,8 +68,10 @@ def test_running_the_same_command_twice_works(tmp_path, mnist_dir):
     args = cnn_args(
         "fit", mnist_dir, tmp_path / "runs", "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "1"
     )
-    main(args)
-    main(args)  # must not fail on the config saved by the first run
+    first = main(args)
+    second = main(args)  # must not fail on the config saved by the first run
+    assert first.trainer.current_epoch == second.trainer.current_epoch == 1
+    assert (tmp_path / "runs" / "mnist_cnn" / "lightning_logs" / "version_1" / "config.yaml").is_file()
 
 
 def test_missing_best_checkpoint_is_a_clear_error(tmp_path, mnist_dir):
@@ -106,27 +99,37 @@ def test_print_config_runs_as_is(tmp_path, mnist_dir, capsys):
     assert cli.trainer.current_epoch == 1
 
 
-@pytest.mark.parametrize("preset", ["mnist_ann", "mnist_cnn", "mnist_lstm", "tiny_net"])
-def test_presets_build_their_model_and_data(preset, tmp_path):
-    cli = main(["--config", str(ROOT / f"configs/{preset}.yaml"), "--runs_dir", str(tmp_path)], run=False)
-    assert type(cli.model).__name__.lower() in preset.replace("_", "")
+@pytest.mark.parametrize(
+    ("name", "model_class"), [("mnist_ann", ANN), ("mnist_cnn", CNN), ("mnist_lstm", LSTM), ("tiny_net", TinyNet)]
+)
+def test_presets_build_their_model_and_data(name, model_class, tmp_path):
+    cli = main(["--config", preset(name), "--runs_dir", str(tmp_path)], run=False)
+    assert type(cli.model) is model_class
     assert cli.trainer.max_epochs > 1
 
 
+def test_validate_reports_the_validation_metrics_of_a_checkpoint(tmp_path, mnist_dir):
+    runs = tmp_path / "runs"
+    fitted = main(cnn_args("fit", mnist_dir, runs, "--trainer.max_epochs", "1"))
+    validated = main(cnn_args("validate", mnist_dir, runs, "--ckpt_path", "best"))
+    assert validated.trainer.ckpt_path == str(runs / "mnist_cnn" / "checkpoints" / "best.ckpt")
+    # The same weights on the same 50 validation images: the same accuracy as fit's last epoch.
+    assert validated.trainer.callback_metrics["val/acc"] == fitted.trainer.callback_metrics["val/acc"]
+
+
 def test_tiny_net_fit_and_predict(tmp_path):
-    args = ["--config", str(ROOT / "configs/tiny_net.yaml"), "--runs_dir", str(tmp_path), *QUIET]
-    cli = main(["fit", *args])
+    cli = main(cli_args("fit", "tiny_net", tmp_path))
     assert cli.trainer.callback_metrics["val/acc"] >= 0.95
-    main(["predict", *args, "--ckpt_path", "best"])
+    main(cli_args("predict", "tiny_net", tmp_path, "--ckpt_path", "best"))
     predictions = torch.load(tmp_path / "tiny_net" / "predictions.pt", weights_only=True)
     # The default example inputs [1, 2, 3], [0.5, -1, 0], [-1, 1, -2]: class 1 where x0 + 2*x1 - x2 > 0.
     assert predictions[0]["prediction"].tolist() == [1, 0, 1]
 
 
 def test_fashion_overlay_composes_with_the_cnn_preset(tmp_path):
-    configs = ["--config", str(ROOT / "configs/mnist_cnn.yaml"), "--config", str(ROOT / "configs/fashion_mnist.yaml")]
+    configs = ["--config", preset("mnist_cnn"), "--config", preset("fashion_mnist")]
     cli = main([*configs, "--runs_dir", str(tmp_path)], run=False)
-    assert (cli.datamodule.dataset, cli.datamodule.augment) == ("fashion_mnist", False)
-    assert type(cli.model).__name__ == "CNN" and cli.model.hparams.label_smoothing == 0.1
+    assert (cli.datamodule.hparams.dataset, cli.datamodule.hparams.augment) == ("fashion_mnist", False)
+    assert type(cli.model) is CNN and cli.model.hparams.label_smoothing == 0.1
     assert cli.model.hparams.lr == 0.003  # the base preset's values survive the overlay
     assert cli.trainer.default_root_dir == str(tmp_path / "fashion_cnn")

@@ -3,24 +3,22 @@
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from cli import main
+from tests.helpers import QUIET, ROOT, preset
 from tests.mnist_fixtures import write_mnist_files
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
 def test_two_process_ddp_fits_and_tests_each_image_once(tmp_path):
     data = write_mnist_files(tmp_path / "mnist", train=400, test=101)  # 101: shards of 51 and 50
     common = [
-        "--config", str(ROOT / "configs/mnist_cnn.yaml"),
+        "--config", preset("mnist_cnn"),
         "--data.data_dir", str(data), "--data.val_size", "51", "--data.batch_size", "50",
         "--runs_dir", str(tmp_path / "runs"),
-        "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
+        *QUIET,
     ]  # fmt: skip
     ddp = ["--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp"]
 

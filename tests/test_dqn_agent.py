@@ -13,7 +13,7 @@ from cli import main
 from rl.dqn import DQN
 from rl.env_loop import EnvLoop, greedy_policy, greedy_returns
 from rl.replay import Batch, ReplayBuffer
-from tests.quiet import quiet_trainer
+from tests.helpers import quiet_trainer
 
 # CartPole-v0 is the task of the issue (200-step episodes); gymnasium suggests v1 on every make.
 pytestmark = pytest.mark.filterwarnings("ignore:.*CartPole-v0 is out of date:DeprecationWarning")

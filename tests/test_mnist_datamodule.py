@@ -24,8 +24,8 @@ def test_finds_files_in_every_layout(tmp_path, gz, layout):
     folder = tmp_path if layout == "flat" else tmp_path / "MNIST" / "raw"
     write_mnist_files(folder, gz=gz)
     dm = prepared(tmp_path, val_size=50)
-    assert len(dm.train_set) + len(dm.val_set) == 300
-    assert len(dm.test_set) == 100
+    assert len(dm.sets["train"]) + len(dm.sets["val"]) == 300
+    assert len(dm.sets["test"]) == 100
 
 
 def test_fashion_mnist_uses_its_torchvision_folder(tmp_path):
@@ -33,8 +33,11 @@ def test_fashion_mnist_uses_its_torchvision_folder(tmp_path):
     # The easy digits are dark like MNIST, so the data module also warns that they look like MNIST.
     with pytest.warns(UserWarning, match="typical of mnist .* point at the fashion_mnist files"):
         dm = prepared(tmp_path, dataset="fashion_mnist", val_size=50)
-    assert len(dm.test_set) == 100
-    assert dm.mean == pytest.approx(0.2860)
+    assert len(dm.sets["test"]) == 100
+    # Batches are normalised with Fashion-MNIST's statistics (mean 0.2860, std 0.3530), not MNIST's.
+    black = torch.zeros(2, 1, 28, 28, dtype=torch.uint8), torch.zeros(2, dtype=torch.long)
+    images, _ = dm.on_after_batch_transfer(black, 0)
+    assert torch.allclose(images, torch.full_like(images, -0.2860 / 0.3530), atol=1e-4)
 
 
 def test_files_that_look_like_the_chosen_dataset_raise_no_warning(mnist_dir, recwarn):
@@ -44,7 +47,7 @@ def test_files_that_look_like_the_chosen_dataset_raise_no_warning(mnist_dir, rec
 
 def test_split_sizes_are_disjoint_and_cover_training_images(mnist_dir):
     dm = prepared(mnist_dir, val_size=60)
-    assert (len(dm.train_set), len(dm.val_set), len(dm.test_set)) == (240, 60, 100)
+    assert (len(dm.sets["train"]), len(dm.sets["val"]), len(dm.sets["test"])) == (240, 60, 100)
     train, val = set(dm.train_indices.tolist()), set(dm.val_indices.tolist())
     assert not train & val
     assert train | val == set(range(300))
@@ -77,7 +80,7 @@ def test_batches_stay_uint8_until_the_device_hook_normalises_them(mnist_dir):
 def test_eval_loaders_cover_each_image_exactly_once(mnist_dir):
     dm = prepared(mnist_dir, val_size=60, eval_batch_size=7)
     seen = torch.cat([images for images, _ in dm.test_dataloader()])
-    assert torch.equal(seen, dm.test_set.tensors[0])
+    assert torch.equal(seen, dm.sets["test"].tensors[0])
 
 
 def test_augmentation_only_applies_while_training(mnist_dir):
@@ -146,7 +149,7 @@ def test_download_moves_verified_files_into_torchvision_layout(tmp_path, monkeyp
     dm = MNISTDataModule(str(tmp_path / "data"), val_size=50)
     dm.prepare_data()
     dm.setup("fit")
-    assert len(dm.test_set) == 100
+    assert len(dm.sets["test"]) == 100
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["MNIST"]  # no temporary folder left
 
 
@@ -165,4 +168,4 @@ def test_system_folder_is_searched_for_fashion_mnist(tmp_path, monkeypatch):
     )
     with pytest.warns(UserWarning, match="typical of mnist"):
         dm = prepared(tmp_path / "empty", dataset="fashion_mnist", val_size=50)
-    assert len(dm.test_set) == 100
+    assert len(dm.sets["test"]) == 100

@@ -6,7 +6,7 @@ from datamodules import MNISTDataModule, TinyDataModule
 from lightning_modules import ANN, CNN, LSTM, TinyNet
 from lightning_modules.networks import RowLSTM
 from lightning_modules.schedules import lr_multiplier
-from tests.quiet import quiet_trainer
+from tests.helpers import quiet_trainer
 
 
 @pytest.mark.parametrize("model_class", [ANN, CNN, LSTM])

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from rl.qlearning import TabularQLearning
-from tests.quiet import quiet_trainer
+from tests.helpers import quiet_trainer
 
 SMALL = dict(lr=1.0, q_init=20.0, episodes_per_epoch=100, val_episodes=20, test_episodes=20, seed=7)
 
