@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
 	touch $@
 
-# One epoch is too short for augmentation to pay off (99.0% test without it, 98.9% with it).
+# One epoch is too short for augmentation to pay off (BENCHMARKS.md has both accuracies).
 demo: install
 	$(BIN)/python cli.py fit --config configs/mnist_cnn.yaml --run_name demo --runs_dir $(RUNS) \
 		--data.data_dir $(DATA) --trainer.max_epochs 1 --data.augment false

@@ -31,7 +31,6 @@ warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
 
 
 EVAL_SUBCOMMANDS = ("validate", "test", "predict")
-DEFAULT_MONITOR = "val/acc"
 
 
 class CheckpointNotFoundError(FileNotFoundError):
@@ -89,7 +88,12 @@ class CLI(LightningCLI):
             # Classifiers are judged by val/acc, agents by val/mean_return: each model class says which.
             module_name, _, class_name = config.model.class_path.rpartition(".")
             model_class = getattr(importlib.import_module(module_name), class_name)
-            config.checkpoint.monitor = getattr(model_class, "checkpoint_metric", DEFAULT_MONITOR)
+            if not hasattr(model_class, "checkpoint_metric"):
+                raise ValueError(
+                    f"{class_name} has no `checkpoint_metric` class attribute naming the metric that picks the best "
+                    "checkpoint: add one, or pass --checkpoint.monitor KEY"
+                )
+            config.checkpoint.monitor = model_class.checkpoint_metric
         if self.subcommand in EVAL_SUBCOMMANDS:
             config.ckpt_path = self._resolve_checkpoint(config.ckpt_path, config.checkpoint)
 
@@ -132,7 +136,9 @@ class CLI(LightningCLI):
         torch.save(predictions, out)
         first = predictions[0]
         preview = {k: v[:5].tolist() for k, v in first.items()} if isinstance(first, dict) else first
-        rank_zero_info(f"Predicted {len(predictions)} batch(es); first rows: {preview}\nSaved to {out}")
+        ckpt = self.trainer.ckpt_path
+        weights = f"checkpoint {ckpt}" if ckpt else "freshly initialised weights (no --ckpt_path given: untrained)"
+        rank_zero_info(f"Predicted {len(predictions)} batch(es) with {weights}; first rows: {preview}\nSaved to {out}")
 
 
 def main(args: list[str] | None = None, run: bool = True) -> CLI:

@@ -1,9 +1,9 @@
 """Train a shipped MNIST preset end to end and report test accuracy and wall-clock per epoch.
 
-    .venv/bin/python benchmarks/mnist_presets.py mnist_cnn --data-dir ../shared/datasets/mnist
-    .venv/bin/python benchmarks/mnist_presets.py mnist_cnn --epochs 1          # the demo's one-epoch run
-    .venv/bin/python benchmarks/mnist_presets.py mnist_cnn --dataset fashion_mnist --data-dir /usr/share/datasets/fashion-mnist
-    .venv/bin/python benchmarks/mnist_presets.py mnist_cnn --epochs 1 -- --data.augment false
+    .venv/bin/python -m benchmarks.mnist_presets mnist_cnn --data-dir ../shared/datasets/mnist
+    .venv/bin/python -m benchmarks.mnist_presets mnist_cnn --epochs 1          # the demo's one-epoch run
+    .venv/bin/python -m benchmarks.mnist_presets mnist_cnn --dataset fashion_mnist --data-dir /usr/share/datasets/fashion-mnist
+    .venv/bin/python -m benchmarks.mnist_presets mnist_cnn --epochs 1 -- --data.augment false
 
 Prints one markdown table row (and appends it to --results if given).
 """
@@ -17,10 +17,9 @@ from pathlib import Path
 
 import lightning as L
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from cli import main
 
-from cli import main  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class EpochTimer(L.Callback):

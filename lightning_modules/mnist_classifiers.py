@@ -12,28 +12,33 @@ from lightning_modules.networks import MLP, ConvNet, RowLSTM
 IMAGE_SHAPE = (1, 28, 28)
 
 
-class ANN(Classifier):
+class ImageClassifier(Classifier):
+    """A classifier whose inputs are images of one shape; subclasses build ``self.net`` for that shape."""
+
+    def __init__(self, image_shape: tuple[int, int, int] = IMAGE_SHAPE, **kwargs) -> None:
+        """
+        Args:
+            image_shape: Input image shape (C, H, W) (linked from the data module by the CLI).
+        """
+        super().__init__(**kwargs)
+        self.image_shape = tuple(image_shape)
+        self.example_input_array = torch.zeros(1, *image_shape)
+
+
+class ANN(ImageClassifier):
     """Fully connected network: flattened 784 pixels -> three hidden layers -> class logits."""
 
-    def __init__(
-        self,
-        hidden_sizes: tuple[int, int, int] = (1024, 512, 256),
-        dropout: float = 0.2,
-        image_shape: tuple[int, int, int] = IMAGE_SHAPE,
-        **kwargs,
-    ) -> None:
+    def __init__(self, hidden_sizes: tuple[int, int, int] = (1024, 512, 256), dropout: float = 0.2, **kwargs) -> None:
         """
         Args:
             hidden_sizes: Widths of the three hidden linear layers.
             dropout: Dropout after each hidden layer.
-            image_shape: Input image shape (C, H, W) (linked from the data module by the CLI).
         """
         super().__init__(**kwargs)
-        self.net = MLP(math.prod(image_shape), hidden_sizes, self.hparams.num_classes, dropout)
-        self.example_input_array = torch.zeros(1, *image_shape)
+        self.net = MLP(math.prod(self.image_shape), hidden_sizes, self.hparams.num_classes, dropout)
 
 
-class CNN(Classifier):
+class CNN(ImageClassifier):
     """Three convolution blocks, then three linear layers -> class logits."""
 
     def __init__(
@@ -41,7 +46,6 @@ class CNN(Classifier):
         channels: tuple[int, int, int] = (32, 64, 128),
         hidden_sizes: tuple[int, int] = (256, 128),
         dropout: float = 0.3,
-        image_shape: tuple[int, int, int] = IMAGE_SHAPE,
         **kwargs,
     ) -> None:
         """
@@ -49,32 +53,21 @@ class CNN(Classifier):
             channels: Output channels of the three convolution blocks (3x3 conv, batch norm, ReLU, 2x2 max-pool).
             hidden_sizes: Widths of the two hidden linear layers (the third linear layer outputs the logits).
             dropout: Dropout after each hidden linear layer.
-            image_shape: Input image shape (C, H, W) (linked from the data module by the CLI).
         """
         super().__init__(**kwargs)
-        self.net = ConvNet(image_shape, channels, hidden_sizes, self.hparams.num_classes, dropout)
-        self.example_input_array = torch.zeros(1, *image_shape)
+        self.net = ConvNet(self.image_shape, channels, hidden_sizes, self.hparams.num_classes, dropout)
 
 
-class LSTM(Classifier):
+class LSTM(ImageClassifier):
     """Each image read as a sequence of rows by a stacked LSTM; the last step is classified by one linear layer."""
 
-    def __init__(
-        self,
-        hidden_size: int = 256,
-        num_layers: int = 2,
-        dropout: float = 0.2,
-        image_shape: tuple[int, int, int] = IMAGE_SHAPE,
-        **kwargs,
-    ) -> None:
+    def __init__(self, hidden_size: int = 256, num_layers: int = 2, dropout: float = 0.2, **kwargs) -> None:
         """
         Args:
             hidden_size: Units of each LSTM layer.
             num_layers: Stacked LSTM layers.
             dropout: Dropout between LSTM layers.
-            image_shape: Input image shape (C, H, W); H rows of C*W features (linked from the data module by the CLI).
         """
         super().__init__(**kwargs)
-        channels, _, width = image_shape
+        channels, _, width = self.image_shape  # H rows of C*W features each
         self.net = RowLSTM(channels * width, hidden_size, num_layers, self.hparams.num_classes, dropout)
-        self.example_input_array = torch.zeros(1, *image_shape)

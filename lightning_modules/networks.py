@@ -9,7 +9,9 @@ from torch import nn
 
 
 class MLP(nn.Sequential):
-    """Fully connected classifier: flatten -> [Linear, ReLU, Dropout] per hidden layer -> Linear."""
+    """Fully connected classifier: flatten -> [Linear, ReLU, Dropout] per hidden layer -> Linear.
+
+    Also the 3-4-4-2 TinyNet: ``MLP(3, (4, 4), 2)`` (flattening a batch of vectors changes nothing)."""
 
     def __init__(self, in_features: int, hidden_sizes: Sequence[int], num_classes: int, dropout: float = 0.0) -> None:
         layers: list[nn.Module] = [nn.Flatten()]  # (B, C, H, W) -> (B, C*H*W)
@@ -64,16 +66,3 @@ class RowLSTM(nn.Module):
         rows = images.permute(0, 2, 1, 3).reshape(batch, height, channels * width)  # (B, C, H, W) -> (B, H, C*W)
         outputs, _ = self.lstm(rows)  # (B, H, hidden)
         return self.classifier(outputs[:, -1])  # last step: (B, hidden) -> (B, classes)
-
-
-class TinyNet(nn.Sequential):
-    """3 inputs -> 4 -> 4 -> 2 outputs, ReLU between layers."""
-
-    def __init__(self, in_features: int = 3, hidden: int = 4, out_features: int = 2) -> None:
-        super().__init__(
-            nn.Linear(in_features, hidden),
-            nn.ReLU(),
-            nn.Linear(hidden, hidden),
-            nn.ReLU(),
-            nn.Linear(hidden, out_features),
-        )

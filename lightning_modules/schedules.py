@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 
-def lr_multiplier(step: int, total_steps: int, schedule: str, warmup_fraction: float) -> float:
+def lr_multiplier(
+    step: int, total_steps: int, schedule: Literal["onecycle", "cosine"], warmup_fraction: float
+) -> float:
     """Multiplier of the base LR at ``step`` of ``total_steps``.
 
     ``onecycle``: linear warm-up over the first ``warmup_fraction`` of the steps, then cosine
-    annealing to zero; ``cosine``: cosine annealing from the first step; ``none``: constant.
+    annealing to zero; ``cosine``: cosine annealing from the first step. (A constant rate needs no
+    schedule: ``Classifier`` then configures none.)
     Computed from the step alone, so a resumed run that was given more epochs stretches the
     schedule instead of stepping past its end.
     """
-    if schedule == "none":
-        return 1.0
     total_steps = max(total_steps, 1)
     warmup = int(total_steps * warmup_fraction) if schedule == "onecycle" else 0
     if step < warmup:

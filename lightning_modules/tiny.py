@@ -1,15 +1,15 @@
-"""TinyNet as a LightningModule (``python -m lightning_modules.tiny_forward`` runs it on example inputs)."""
+"""TinyNet: the 3-4-4-2 starter network as a classifier (``cli.py predict --config configs/tiny_net.yaml``)."""
 
 from __future__ import annotations
 
 import torch
 
 from lightning_modules.classifier import Classifier
-from lightning_modules.networks import TinyNet as TinyNetwork
+from lightning_modules.networks import MLP
 
 
 class TinyNet(Classifier):
-    """3 inputs, two hidden layers of 4 units, 2 outputs."""
+    """3 inputs, two hidden layers of 4 units with ReLU, 2 outputs."""
 
     def __init__(self, num_features: int = 3, hidden: int = 4, **kwargs) -> None:
         """
@@ -19,5 +19,5 @@ class TinyNet(Classifier):
         """
         kwargs.setdefault("num_classes", 2)
         super().__init__(**kwargs)
-        self.net = TinyNetwork(num_features, hidden, self.hparams.num_classes)
+        self.net = MLP(num_features, (hidden, hidden), self.hparams.num_classes)
         self.example_input_array = torch.zeros(1, num_features)

@@ -94,7 +94,7 @@ def test_print_config_runs_as_is(tmp_path, mnist_dir, capsys):
     printed = capsys.readouterr().out
     config_file = tmp_path / "printed.yaml"
     config_file.write_text(printed)
-    assert yaml.safe_load(printed)["model"]["class_path"] == "lightning_modules.CNN"
+    assert yaml.safe_load(printed)["model"]["class_path"] == "lightning_modules.CNN"  # resolved to the full path
     cli = main(["fit", "--config", str(config_file), "--trainer.limit_train_batches", "1"])
     assert cli.trainer.current_epoch == 1
 
@@ -124,6 +124,25 @@ def test_tiny_net_fit_and_predict(tmp_path):
     predictions = torch.load(tmp_path / "tiny_net" / "predictions.pt", weights_only=True)
     # The default example inputs [1, 2, 3], [0.5, -1, 0], [-1, 1, -2]: class 1 where x0 + 2*x1 - x2 > 0.
     assert predictions[0]["prediction"].tolist() == [1, 0, 1]
+
+
+def test_tiny_net_predicts_on_given_inputs_and_says_which_weights(tmp_path, caplog):
+    """The starter example: one command runs the 3-4-4-2 network on your numbers, trained or not."""
+    inputs = "[[1, 2, 3], [0.5, -1, 0]]"
+    with caplog.at_level(logging.INFO):
+        main(cli_args("predict", "tiny_net", tmp_path, "--data.predict_inputs", inputs))
+    assert "freshly initialised weights" in caplog.text
+    (batch,) = torch.load(tmp_path / "tiny_net" / "predictions.pt", weights_only=True)
+    assert batch["probabilities"].shape == (2, 2)
+    assert torch.allclose(batch["probabilities"].sum(dim=1), torch.ones(2))
+
+    main(cli_args("fit", "tiny_net", tmp_path, "--trainer.max_epochs", "3"))
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        main(cli_args("predict", "tiny_net", tmp_path, "--data.predict_inputs", inputs, "--ckpt_path", "best"))
+    assert f"checkpoint {tmp_path / 'tiny_net' / 'checkpoints' / 'best.ckpt'}" in caplog.text
+    (batch,) = torch.load(tmp_path / "tiny_net" / "predictions.pt", weights_only=True)
+    assert batch["prediction"].tolist() == [1, 0]  # class 1 where x0 + 2*x1 - x2 > 0
 
 
 def test_fashion_overlay_composes_with_the_cnn_preset(tmp_path):

@@ -86,4 +86,30 @@ def test_schedules_warm_up_then_anneal_to_zero(schedule):
     else:
         assert values[0] == pytest.approx(1.0)
     assert lr_multiplier(500, 100, schedule, 0.1) == pytest.approx(0.0, abs=1e-6)  # no error past the end
-    assert lr_multiplier(7, 100, "none", 0.1) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "scheduler", "optimizer_class"),
+    [("adamw", "onecycle", torch.optim.AdamW), ("adam", "cosine", torch.optim.Adam), ("sgd", "none", torch.optim.SGD)],
+)
+def test_configured_optimizer_and_schedule_drive_the_learning_rate(tmp_path, optimizer, scheduler, optimizer_class):
+    """The optimizer chosen by name is the one that steps, and the LR follows the schedule over the whole run."""
+    model = TinyNet(optimizer=optimizer, scheduler=scheduler, lr=0.1, weight_decay=0.01)
+    seen: list[float] = []
+
+    class RecordLR(L.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            seen.append(trainer.optimizers[0].param_groups[0]["lr"])
+
+    trainer = quiet_trainer(default_root_dir=tmp_path, max_epochs=2, callbacks=[RecordLR()], limit_val_batches=0)
+    trainer.fit(model, datamodule=TinyDataModule(train_size=320, batch_size=32))  # 10 steps per epoch
+    (configured,) = trainer.optimizers
+    assert type(configured) is optimizer_class and configured.param_groups[0]["weight_decay"] == 0.01
+    assert len(seen) == 20
+    if scheduler == "none":
+        assert seen == [0.1] * 20
+        assert configured.param_groups[0]["nesterov"] and configured.param_groups[0]["momentum"] == 0.9
+    elif scheduler == "cosine":  # anneals from the full rate at the first step
+        assert seen[0] == pytest.approx(0.1) and seen == sorted(seen, reverse=True) and seen[-1] < 0.01
+    else:  # warms up for 10% of the 20 steps, then anneals
+        assert seen[0] == pytest.approx(0.05) and max(seen) == pytest.approx(0.1) and seen[-1] < 0.01

@@ -1,0 +1,1 @@
+"""Scripts behind BENCHMARKS.md; run each from the repository root as ``python -m benchmarks.NAME``."""
