@@ -1,9 +1,9 @@
 """Does each CartPole DQN preset solve its task for every seed, and what does each technique add?
 
-    .venv/bin/python benchmarks/cartpole_dqn.py                     # all three tables (about 20 minutes on 2 cores)
-    .venv/bin/python benchmarks/cartpole_dqn.py --only solve        # presets: v0 seeds 0-4, v1 seeds 0-2
-    .venv/bin/python benchmarks/cartpole_dqn.py --only ablation     # v0: plain, then one technique more per row
-    .venv/bin/python benchmarks/cartpole_dqn.py --only ablation-v1  # v1 preset without n-step / without skip+stack
+    .venv/bin/python -m benchmarks.cartpole_dqn                     # all three tables (about 20 minutes on 2 cores)
+    .venv/bin/python -m benchmarks.cartpole_dqn --only solve        # presets: v0 and v1, seeds 0-4
+    .venv/bin/python -m benchmarks.cartpole_dqn --only ablation     # v0: plain, then one technique more per row
+    .venv/bin/python -m benchmarks.cartpole_dqn --only ablation-v1  # v1 preset without n-step / without skip+stack
 
 Prints markdown tables. "Solved" = the first evaluation (every epoch) whose mean return over 100 greedy
 episodes on fixed seeds reaches the environment's reward_threshold (195 on v0, 475 on v1); that run is then
@@ -15,14 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmarks.cartpole_harness import PLAIN, V0, V1, fmt, median_or_none, overrides, run_isolated, train_dqn
 
-from cartpole_harness import fmt, median_or_none, preset_max_epochs, preset_model_args, run_isolated
-
-SCRIPT = Path(__file__).resolve()
-V0, V1, PLAIN = "configs/cartpole_dqn.yaml", "configs/cartpole_v1_dqn.yaml", "configs/cartpole_dqn_plain.yaml"
+MODULE = "benchmarks.cartpole_dqn"
+NAMES = {" ".join(V0): "configs/cartpole_dqn.yaml", " ".join(V1): "cartpole_dqn.yaml + cartpole_v1_dqn.yaml"}
+NAMES[" ".join(PLAIN)] = "configs/cartpole_dqn_plain.yaml"
 
 # Each row switches one more technique on; rows 2-6 are configs/cartpole_dqn.yaml with the later ones off.
 LATER_OFF = {"frame_skip": 1, "frame_stack": 1, "double_dqn": False, "n_steps": 1}
@@ -36,51 +34,47 @@ ABLATION = [
 ]
 # CartPole-v1, where the extra techniques matter more: the preset, then with one of them switched off.
 ABLATION_V1 = [
-    ("configs/cartpole_v1_dqn.yaml", V1, {}),
+    ("configs/cartpole_dqn.yaml + configs/cartpole_v1_dqn.yaml", V1, {}),
     ("without 3-step returns", V1, {"n_steps": 1}),
     ("without frame skip / stack", V1, {"frame_skip": 1, "frame_stack": 1}),
 ]
 
 
-def trial(spec: dict) -> dict:
-    """Runs in its own process: train, then test the final network on 100 fresh fixed-seed episodes."""
-    from cartpole_harness import train_dqn
-
-    return train_dqn(spec["model_args"], spec["seed"], spec["max_epochs"])
-
-
-def run(preset: str, overrides: dict, seed: int) -> dict:
-    model_args = {**preset_model_args(preset), **overrides}
-    spec = {"model_args": model_args, "seed": seed, "max_epochs": preset_max_epochs(preset)}
-    result = run_isolated(SCRIPT, "--trial", json.dumps(spec))
-    print(f"  {preset} {overrides} seed {seed}: {result}", file=sys.stderr, flush=True)
+def run(preset: list[str], changes: dict, seed: int) -> dict:
+    spec = {"args": [*preset, *overrides(changes)], "seed": seed}
+    result = run_isolated(MODULE, "--trial", json.dumps(spec))
+    print(f"  {NAMES[' '.join(preset)]} {changes} seed {seed}: {result}", file=sys.stderr, flush=True)
     return result
 
 
-def solve_table() -> None:
-    print("| preset | env | seed | solved after (agent steps / frames) | training s | test mean ± std (100 ep.) |")
-    print("|---|---|---|---|---|---|")
-    summary = []
-    for preset, env, seeds in ((V0, "CartPole-v0", range(5)), (V1, "CartPole-v1", range(3))):
+def solve_table(seeds: range) -> None:
+    """Each preset per seed: when it first solved, when training stopped, and the delivered (best) checkpoint's
+    score on the 1,000 unseen test episodes (seeds 0-999): mean, share at the cap (time limit), worst."""
+    print(
+        "| preset | seed | first solved (frames) | s to first solve | stopped (frames) | training s "
+        "| test mean | at cap | worst |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for preset in (V0, V1):
+        name = NAMES[" ".join(preset)]
         results = [run(preset, {}, seed) for seed in seeds]
         for r in results:
-            steps = "not solved" if r["solved_at"] is None else f"{r['solved_at']:,} / {r['frames']:,}"
-            test = f"{r['test_mean']:.1f} ± {r['test_std']:.1f}"
-            print(f"| {preset} | {env} | {r['seed']} | {steps} | {fmt(r['seconds'])} | {test} |", flush=True)
-        solved = sum(r["solved_at"] is not None for r in results)
-        summary.append(
-            f"| {preset} | {solved}/{len(results)} | {fmt(median_or_none([r['frames'] for r in results]), 0)} | "
-            f"{fmt(median_or_none([r['seconds'] for r in results]))} |"
-        )
-    print("\n| preset | solved | median frames to solve | median training s to solve |\n|---|---|---|---|")
-    print("\n".join(summary))
+            print(
+                f"| {name} | {r['seed']} | {fmt(r['frames'], 0)} | {fmt(r['seconds'])} "
+                f"| {r['env_steps'] * 2:,} | {r['train_seconds']:.1f} | {r['mean_return']:.1f} "
+                f"| {100 * r['at_time_limit']:.1f}% | {r['min_return']:.0f} |",
+                flush=True,
+            )
+        train_s = median_or_none([r["train_seconds"] for r in results])
+        full = sum(r["at_time_limit"] >= 0.99 for r in results)
+        print(f"| {name} | median / full score | | | | {fmt(train_s)} | | {full}/{len(results)} >= 99% | |")
 
 
-def ablation_table(rows: list[tuple[str, str, dict]], seeds: range) -> None:
+def ablation_table(rows: list[tuple[str, list[str], dict]], seeds: range) -> None:
     print("| configuration | solved | median frames to solve | median training s | frames per seed | last max Q |")
     print("|---|---|---|---|---|---|")
-    for name, preset, overrides in rows:
-        results = [run(preset, overrides, seed) for seed in seeds]
+    for name, preset, changes in rows:
+        results = [run(preset, changes, seed) for seed in seeds]
         solved = sum(r["solved_at"] is not None for r in results)
         per_seed = ", ".join("-" if r["frames"] is None else f"{r['frames']:,}" for r in results)
         max_q = ", ".join(f"{r['max_q']:,.0f}" for r in results)
@@ -97,10 +91,11 @@ def main() -> None:
     parser.add_argument("--trial", help=argparse.SUPPRESS)  # internal: one run, in a child process
     args = parser.parse_args()
     if args.trial:
-        print(json.dumps(trial(json.loads(args.trial))))
+        spec = json.loads(args.trial)
+        print(json.dumps(train_dqn(spec["args"], spec["seed"])))
         return
     if args.only in (None, "solve"):
-        solve_table()
+        solve_table(range(5))
         print()
     if args.only in (None, "ablation"):
         ablation_table(ABLATION, seeds=range(5))

@@ -1,9 +1,10 @@
-"""Shared by the CartPole benchmarks: train a preset's DQN for one seed and time it to "solved".
+"""Shared by the CartPole benchmarks: train a preset's DQN through the CLI for one seed and time it.
 
-A trial trains the DQN that a preset describes (its ``model`` section, plus overrides) with a bare Trainer:
-no logger, no checkpoint files, no progress bar, no sanity check. Training time excludes evaluation: the
-clock pauses while the 100 greedy validation episodes run. Each trial runs in a fresh Python process
-(:func:`run_isolated`), so no trial inherits another's allocations, threads or warm caches.
+A trial builds the run exactly as ``python cli.py fit --config ...`` would (``cli.main(..., run=False)``), with
+logging, the progress bar and the sanity check off and checkpoints in a temporary folder, then adds a clock.
+Training time excludes evaluation and checkpoint writing: the clock runs from the start of each epoch to the
+start of its validation. Each trial runs in a fresh Python process (:func:`run_isolated`), so no trial inherits
+another's allocations, threads or warm caches.
 """
 
 from __future__ import annotations
@@ -11,93 +12,86 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # run as `python benchmarks/<script>.py` from anywhere
+import lightning as L
+
+V0 = ["--config", "configs/cartpole_dqn.yaml"]
+V1 = [*V0, "--config", "configs/cartpole_v1_dqn.yaml"]
+PLAIN = ["--config", "configs/cartpole_dqn_plain.yaml"]
+QUIET = [
+    "--trainer.logger", "false",
+    "--trainer.enable_progress_bar", "false",
+    "--trainer.enable_model_summary", "false",
+    "--trainer.num_sanity_val_steps", "0",
+]  # fmt: skip
 
 
-def preset_model_args(preset: str) -> dict[str, Any]:
-    import yaml
-
-    config = yaml.safe_load((ROOT / preset).read_text())
-    return dict(config["model"].get("init_args", {}))
-
-
-def preset_max_epochs(preset: str) -> int:
-    import yaml
-
-    return int(yaml.safe_load((ROOT / preset).read_text())["trainer"]["max_epochs"])
+def overrides(options: dict[str, Any]) -> list[str]:
+    """``{"n_steps": 1}`` -> ``["--model.init_args.n_steps", "1"]`` (booleans as YAML's true/false)."""
+    flags = []
+    for name, value in options.items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        flags += [f"--model.init_args.{name}" if "." not in name else f"--{name}", text]
+    return flags
 
 
-def train_dqn(model_args: dict[str, Any], seed: int, max_epochs: int) -> dict[str, Any]:
-    """One training run in this process; returns when solved (``stop_when_solved``) or after ``max_epochs``."""
-    import lightning as L
-    import torch
+class SolveClock(L.Callback):
+    """Training seconds (evaluation and checkpoints excluded), and when the run first solved its task."""
 
-    from rl.dqn import DQN
+    def __init__(self) -> None:
+        self.training = 0.0
+        self.curve: list[float] = []
+        self.solved_seconds: float | None = None
 
-    torch.set_num_threads(1)
-    L.seed_everything(seed, verbose=False)
-    agent = DQN(**model_args)
+    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.epoch_start = time.perf_counter()
 
-    class SolveClock(L.Callback):
-        """Training seconds (evaluation excluded) at the first evaluation that solved the task."""
+    def on_validation_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.training += time.perf_counter() - self.epoch_start
 
-        def __init__(self) -> None:
-            self.evaluating = 0.0
-            self.curve: list[float] = []
-            self.solved_seconds: float | None = None
+    def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.curve.append(round(float(trainer.callback_metrics["val/mean_return"]), 1))
+        if getattr(module, "solved_at", None) is not None and self.solved_seconds is None:
+            self.solved_seconds = self.training
 
-        def on_train_start(self, trainer, module) -> None:
-            self.start = time.perf_counter()
 
-        def on_validation_start(self, trainer, module) -> None:
-            self.eval_start = time.perf_counter()
+def train_dqn(config_args: list[str], seed: int) -> dict[str, Any]:
+    """One ``fit`` through the CLI in this process, then ``test`` of the checkpoint the run delivers (best)."""
+    from cli import main
 
-        def on_validation_end(self, trainer, module) -> None:
-            now = time.perf_counter()
-            self.evaluating += now - self.eval_start
-            self.curve.append(round(float(trainer.callback_metrics["val/mean_return"]), 1))
-            if module.solved_at is not None and self.solved_seconds is None:
-                self.solved_seconds = now - self.start - self.evaluating
-
-    clock = SolveClock()
-    trainer = L.Trainer(
-        accelerator="cpu",
-        devices=1,
-        max_epochs=max_epochs,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        callbacks=[clock],
-    )
-    trainer.fit(agent)
-    train_seconds = time.perf_counter() - clock.start - clock.evaluating
-    max_q = float(trainer.callback_metrics.get("train/max_q", float("nan")))  # the last logged; test() resets them
-    tested = trainer.test(agent, verbose=False)[0]  # the final network, on 100 other fixed-seed episodes
+    with tempfile.TemporaryDirectory() as runs_dir:
+        args = [*config_args, *QUIET, "--seed_everything", str(seed), "--runs_dir", runs_dir]
+        cli = main(args, run=False)
+        clock = SolveClock()
+        trainer: Any = cli.trainer  # its callback list is set at run time, unknown to the type stubs
+        trainer.callbacks.append(clock)
+        start = time.perf_counter()
+        trainer.fit(cli.model)
+        wall = time.perf_counter() - start
+        agent: Any = cli.model
+        max_q = float(trainer.callback_metrics.get("train/max_q", float("nan")))  # test() resets the metrics
+        tested = trainer.test(agent, ckpt_path="best", verbose=False)[0]
+    frame_skip = agent.hparams.frame_skip
     return {
         "seed": seed,
         "solved_at": agent.solved_at,  # agent steps
-        "frames": None if agent.solved_at is None else agent.solved_at * agent.hparams.frame_skip,
-        "seconds": clock.solved_seconds,
-        "env_steps": agent.env_loop.env_steps,
-        "train_seconds": train_seconds,
+        "frames": None if agent.solved_at is None else agent.solved_at * frame_skip,
+        "seconds": clock.solved_seconds,  # training seconds to the first solving evaluation
+        "env_steps": agent.env_loop.env_steps,  # agent steps when training stopped
+        "train_seconds": clock.training,  # training seconds until training stopped
+        "fit_wall_seconds": wall,
         "curve": clock.curve,
         "max_q": max_q,
-        "test_mean": tested["test/mean_return"],
-        "test_std": tested["test/std_return"],
+        **{key.removeprefix("test/"): float(value) for key, value in tested.items()},
     }
 
 
-def run_isolated(script: Path, *args: str) -> dict[str, Any]:
-    """Runs ``script --trial ...`` in a fresh interpreter and returns the JSON it prints on its last line."""
-    done = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, check=False)
+def run_isolated(module: str, *args: str) -> dict[str, Any]:
+    """Runs ``python -m module --trial ...`` in a fresh interpreter; returns the JSON it prints last."""
+    done = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"trial {args} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

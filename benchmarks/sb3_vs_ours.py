@@ -1,11 +1,11 @@
-"""Wall-clock to solve CartPole-v1: our DQN (configs/cartpole_v1_dqn.yaml) vs Stable-Baselines3's DQN with RL Zoo's
+"""Wall-clock to solve CartPole-v1: our DQN (configs/cartpole_dqn.yaml + configs/cartpole_v1_dqn.yaml) vs Stable-Baselines3's DQN with RL Zoo's
 tuned CartPole-v1 hyperparameters.
 
-    .venv/bin/pip install stable-baselines3==2.9.2
-    .venv/bin/python benchmarks/sb3_vs_ours.py              # seeds 0-4, about 5 minutes on 2 cores
-    .venv/bin/python benchmarks/sb3_vs_ours.py --seeds 0 1 2
+    .venv/bin/pip install -e ".[bench]"
+    .venv/bin/python -m benchmarks.sb3_vs_ours              # seeds 0-4, about 5 minutes on 2 cores
+    .venv/bin/python -m benchmarks.sb3_vs_ours --seeds 0 1 2
 
-Both agents are evaluated by the same code (rl.env_loop.greedy_returns) on the same 100 fixed-seed greedy
+Both agents are evaluated by the same code (rl.evaluation.play_episodes) on the same 100 fixed-seed greedy
 episodes, every EVAL_EVERY environment frames; "solved" = the first evaluation with a mean return >= 475.
 Both clocks run on one CPU thread and pause while evaluating. Each run is its own process, the two agents
 alternate seed by seed so that they share the machine's load, and an unsolved run counts as slower than any
@@ -19,14 +19,10 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmarks.cartpole_harness import V1, fmt, median_or_none, run_isolated
 
-from cartpole_harness import fmt, median_or_none, preset_max_epochs, preset_model_args, run_isolated
-
-SCRIPT = Path(__file__).resolve()
-PRESET = "configs/cartpole_v1_dqn.yaml"
+MODULE = "benchmarks.sb3_vs_ours"
 EVAL_EVERY = 2_000  # frames; our preset evaluates every 250 x 4 agent steps of 2 frames, i.e. every 2,000 frames
 
 # rl-baselines3-zoo, hyperparams/dqn.yml, CartPole-v1
@@ -48,18 +44,17 @@ ZOO_TIMESTEPS = 50_000
 
 def sb3_trial(seed: int) -> dict:
     os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)  # set by importing Lightning (via rl); SB3 alone has none
-    import numpy as np
     import torch
     from stable_baselines3 import DQN
     from stable_baselines3.common.callbacks import BaseCallback
 
-    from rl.dqn import VAL_FIRST_SEED
-    from rl.env_loop import greedy_returns
-    from rl.wrappers import make_env
+    from rl.evaluation import greedy_policy, play_episodes
+    from rl.seeds import VAL_FIRST_SEED, evaluation_seeds
+    from rl.wrappers import build_env
 
     torch.set_num_threads(1)
-    envs = [make_env("CartPole-v1") for _ in range(100)]
-    seeds = list(range(VAL_FIRST_SEED, VAL_FIRST_SEED + 100))  # the same episodes our validation plays
+    envs = [build_env("CartPole-v1") for _ in range(100)]
+    seeds = evaluation_seeds(VAL_FIRST_SEED, 100)  # the same episodes our validation plays
 
     class SolveClock(BaseCallback):
         def _on_training_start(self) -> None:
@@ -72,13 +67,7 @@ def sb3_trial(seed: int) -> dict:
             if self.num_timesteps % EVAL_EVERY:
                 return True
             paused = time.perf_counter()
-            q_net = self.model.q_net
-
-            @torch.no_grad()
-            def policy(observations: np.ndarray) -> np.ndarray:
-                return q_net(torch.from_numpy(observations)).argmax(dim=1).numpy()
-
-            mean = float(greedy_returns(envs, policy, seeds).mean())
+            mean = float(play_episodes(envs, greedy_policy(self.model.q_net), seeds).returns.mean())
             now = time.perf_counter()
             self.evaluating += now - paused
             self.curve.append(round(mean, 1))
@@ -94,9 +83,9 @@ def sb3_trial(seed: int) -> dict:
 
 
 def ours_trial(seed: int) -> dict:
-    from cartpole_harness import train_dqn
+    from benchmarks.cartpole_harness import train_dqn
 
-    return train_dqn(preset_model_args(PRESET), seed, preset_max_epochs(PRESET))
+    return train_dqn(V1, seed)
 
 
 def main() -> None:
@@ -111,8 +100,8 @@ def main() -> None:
 
     rows, ours, sb3 = [], [], []
     for seed in args.seeds:
-        ours.append(run_isolated(SCRIPT, "--trial", "ours", str(seed)))
-        sb3.append(run_isolated(SCRIPT, "--trial", "sb3", str(seed)))
+        ours.append(run_isolated(MODULE, "--trial", "ours", str(seed)))
+        sb3.append(run_isolated(MODULE, "--trial", "sb3", str(seed)))
         for name, r in (("ours", ours[-1]), ("SB3", sb3[-1])):
             print(f"  {name} seed {seed}: {r}", file=sys.stderr, flush=True)
         rows.append(

@@ -15,9 +15,9 @@ from typing import Any, cast
 import gymnasium as gym
 import numpy as np
 
-from rl.evaluation import greedy_returns
+from rl.evaluation import play_episodes
 from rl.play import load_agent
-from rl.qlearning import TEST_SEED_BASE, VAL_SEED_BASE
+from rl.seeds import TEST_FIRST_SEED, VAL_FIRST_SEED
 
 
 def expected(outcomes: list[tuple[float, int, float, bool]], values: np.ndarray) -> float:
@@ -52,13 +52,16 @@ def main() -> None:
     print(f"  (a 1,000-episode mean of optimal play lands within {mean:.2f} +- {spread:.2f} 95% of the time)")
 
     agent = load_agent(args.ckpt) if args.ckpt else None
-    for name, base, n in (("val", VAL_SEED_BASE, args.val_episodes), ("test", TEST_SEED_BASE, args.test_episodes)):
+    for name, base, n in (("val", VAL_FIRST_SEED, args.val_episodes), ("test", TEST_FIRST_SEED, args.test_episodes)):
         starts = [env.reset(seed=seed)[0] for seed in range(base, base + n)]
         best = values[starts]
         line = f"{name} seeds {base}..{base + n - 1} ({len(set(starts))} distinct start states): optimal mean return"
         line += f" {best.mean():.4f}"
         if agent is not None:
-            got = np.asarray(greedy_returns(agent.make_env(), agent.act_greedy, range(base, base + n)))
+            envs = [agent.make_env() for _ in range(100)]
+            policy = lambda obs: np.array([agent.act_greedy(o) for o in obs])  # noqa: E731
+            chunks = [list(range(i, min(i + 100, base + n))) for i in range(base, base + n, 100)]
+            got = np.concatenate([play_episodes(envs, policy, seeds).returns for seeds in chunks])
             line += f"; agent {got.mean():.4f}, short of optimal on {(got < best - 1e-9).sum()} of {n} seeds"
         print(line)
 

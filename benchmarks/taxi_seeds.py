@@ -16,6 +16,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from cli import main
+from rl.checkpointing import AGENT_STATE_KEY
 
 CONFIG = "configs/taxi_qlearning.yaml"
 
@@ -35,7 +36,7 @@ def run(seed: int, runs_dir: str, extra: list[str]) -> dict[str, float]:
         "seed": seed,
         "fit_s": fit_seconds,
         "best_epoch": best["epoch"],
-        "best_episodes": best["qlearning_state"]["episodes_done"],
+        "best_episodes": best[AGENT_STATE_KEY]["episodes"],
         "val": float(best_callback.best_model_score or float("nan")),
         "test_mean": metrics["test/mean_return"].item(),
         "test_std": metrics["test/std_return"].item(),

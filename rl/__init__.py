@@ -1,6 +1,7 @@
-"""Reinforcement learning: tabular Q-learning on Taxi and DQN agents on CartPole."""
+"""Reinforcement learning: one sub-package per algorithm (``rl.dqn``, ``rl.tabular``); the modules at this level
+are shared by every agent (evaluation, schedules, seeds, environment wrappers, checkpoint state, play)."""
 
 from rl.dqn import DQN
-from rl.qlearning import TabularQLearning
+from rl.tabular import TabularQLearning
 
 __all__ = ["DQN", "TabularQLearning"]

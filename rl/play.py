@@ -14,7 +14,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import gymnasium as gym
 import lightning as L
+import numpy as np
 import torch
+
+from rl.evaluation import play_episodes
 
 
 @runtime_checkable
@@ -62,24 +65,25 @@ def play(agent: GreedyAgent, seed: int | None = None, render: str = "ansi", dela
             print(f"observation: {obs}")
         # "human" draws its own window on every step
 
+    if seed is None:  # a random start state, but a known one: the printed seed replays it
+        seed = int(np.random.default_rng().integers(2**31))
+    print(f"seed {seed}")
     obs, _ = env.reset(seed=seed)
-    show(obs)
-    episode_return, steps = 0.0, 0
+    show(obs)  # play_episodes resets with the same seed again, so this is the start state it plays from
+
+    def report(i: int, action: int, reward: float, next_obs: Any) -> None:
+        totals[0] += reward
+        totals[1] += 1
+        print(f"step {totals[1]}: action {action} ({name(action)}), reward {reward:+g}, return {totals[0]:+g}")
+        show(next_obs)
+        time.sleep(delay)
+
+    totals = [0.0, 0]  # (return, steps) so far
     with torch.inference_mode():
-        while True:
-            action = agent.act_greedy(obs)
-            obs, reward, terminated, truncated, _ = env.step(action)
-            episode_return += float(reward)
-            steps += 1
-            print(
-                f"step {steps}: action {action} ({name(action)}), reward {float(reward):+g}, return {episode_return:+g}"
-            )
-            show(obs)
-            if terminated or truncated:
-                break
-            time.sleep(delay)
+        episode = play_episodes([env], lambda obs: np.array([agent.act_greedy(obs[0])]), [seed], on_step=report)
     env.close()
-    end = "reached the goal (terminated)" if terminated else "hit the time limit (truncated)"
+    episode_return, steps = float(episode.returns[0]), int(episode.lengths[0])
+    end = "hit the time limit (truncated)" if episode.truncated[0] else "the episode ended (terminated)"
     print(f"Episode return: {episode_return:g} in {steps} steps; {end}.")
     return episode_return
 

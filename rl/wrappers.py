@@ -1,13 +1,9 @@
-"""Building the agent's environment (frame skipping, frame stacking) and saving/restoring its exact state."""
+"""Building the agent's environment: ``gym.make`` plus frame skipping and frame stacking."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import gymnasium as gym
-import numpy as np
-import torch
-from gymnasium.wrappers import FlattenObservation, FrameStackObservation, TimeLimit
+from gymnasium.wrappers import FlattenObservation, FrameStackObservation
 
 
 class FrameSkip(gym.Wrapper):
@@ -33,7 +29,7 @@ class FrameSkip(gym.Wrapper):
         return observation, total_reward, terminated, truncated, info
 
 
-def make_env(env_id: str, frame_skip: int = 1, frame_stack: int = 1, render_mode: str | None = None) -> gym.Env:
+def build_env(env_id: str, frame_skip: int = 1, frame_stack: int = 1, render_mode: str | None = None) -> gym.Env:
     """``gym.make(env_id)`` (time limit included), then frame skipping, then stacking of the last
     ``frame_stack`` observations the agent saw, flattened into one vector: (k, obs_dim) -> (k * obs_dim,)."""
     # render_mode only when asked for: not every registered env accepts the keyword
@@ -44,43 +40,6 @@ def make_env(env_id: str, frame_skip: int = 1, frame_stack: int = 1, render_mode
         # "reset" padding: the first state of an episode is its first observation repeated k times
         env = FlattenObservation(FrameStackObservation(env, frame_stack, padding_type="reset"))
     return env
-
-
-def _wrappers(env: gym.Env):
-    while isinstance(env, gym.Wrapper):
-        yield env
-        env = env.env
-
-
-def env_state(env: gym.Env) -> dict[str, Any]:
-    """Everything that decides the environment's future, as tensors and Python numbers (checkpoint-safe).
-
-    Covers the simulator state (classic-control environments keep it in ``unwrapped.state``), its random
-    generator (which draws the next episodes' start states), the time limit's step count and the frame stack.
-    """
-    inner: Any = env.unwrapped  # classic-control envs keep their physics in `state`
-    state: dict[str, Any] = {
-        "physics": torch.from_numpy(np.array(inner.state)),
-        "np_random": inner.np_random.bit_generator.state,  # a dict of ints and strings
-    }
-    for wrapper in _wrappers(env):
-        if isinstance(wrapper, TimeLimit):
-            state["elapsed_steps"] = wrapper._elapsed_steps  # no public setter; truncation depends on it
-        elif isinstance(wrapper, FrameStackObservation):
-            state["frames"] = torch.from_numpy(np.stack(wrapper.obs_queue))  # (k, obs_dim), oldest first
-    return state
-
-
-def load_env_state(env: gym.Env, state: dict[str, Any]) -> None:
-    """Inverse of :func:`env_state`. The environment must have been reset once (wrappers check for that)."""
-    inner: Any = env.unwrapped  # classic-control envs keep their physics in `state`
-    inner.state = state["physics"].numpy().copy()
-    inner.np_random.bit_generator.state = state["np_random"]
-    for wrapper in _wrappers(env):
-        if isinstance(wrapper, TimeLimit):
-            wrapper._elapsed_steps = state["elapsed_steps"]
-        elif isinstance(wrapper, FrameStackObservation):
-            wrapper.obs_queue.extend(frame.numpy().copy() for frame in state["frames"])  # maxlen k: replaces all
 
 
 def discrete_actions(env: gym.Env) -> int:

@@ -10,16 +10,12 @@ import torch
 from torch import nn
 
 from cli import main
+from rl.checkpointing import AGENT_STATE_KEY
 from rl.dqn import DQN
-from rl.env_loop import EnvLoop, greedy_policy, greedy_returns
-from rl.replay import Batch, ReplayBuffer
-from tests.helpers import quiet_trainer
-
-# CartPole-v0 is the task of the issue (200-step episodes); gymnasium suggests v1 on every make.
-pytestmark = pytest.mark.filterwarnings("ignore:.*CartPole-v0 is out of date:DeprecationWarning")
-
-ROOT = Path(__file__).resolve().parents[1]
-QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+from rl.dqn.env_loop import EnvLoop
+from rl.dqn.replay import Batch, ReplayBuffer
+from rl.evaluation import greedy_policy, play_episodes
+from tests.helpers import cli_args, quiet_trainer
 
 
 class Corridor(gym.Env):
@@ -64,7 +60,7 @@ CORRIDOR_AGENT = dict(
     learning_starts=50,
     steps_per_epoch=100,
     target_update_interval=20,
-    exploration_steps=400,
+    epsilon_decay_steps=400,
     val_episodes=3,
     test_episodes=3,
 )
@@ -108,10 +104,13 @@ def test_env_loop_does_not_mark_a_time_limit_as_terminated():
     assert (loop.episodes, loop.finished_returns, loop.episode_length) == (2, [0.0, 0.0], 4)
 
 
-def test_greedy_returns_play_fixed_seed_episodes_in_lockstep():
+def test_play_episodes_plays_fixed_seed_episodes_in_lockstep():
     envs = [gym.make(CORRIDOR) for _ in range(3)]
-    assert greedy_returns(envs, greedy_policy(FixedAction(1)), [1, 2, 3]).tolist() == [1.0, 1.0, 1.0]
-    assert greedy_returns(envs, greedy_policy(FixedAction(0)), [1, 2]).tolist() == [0.0, 0.0]
+    right = play_episodes(envs, greedy_policy(FixedAction(1)), [1, 2, 3])
+    assert right.returns.tolist() == [1.0, 1.0, 1.0] and right.lengths.tolist() == [4, 4, 4]
+    assert not right.truncated.any()  # reaching the goal terminates
+    left = play_episodes(envs, greedy_policy(FixedAction(0)), [1, 2])
+    assert left.returns.tolist() == [0.0, 0.0] and left.lengths.tolist() == [8, 8] and left.truncated.all()
 
 
 # ---- training through Lightning ---------------------------------------------------------------------------
@@ -210,17 +209,11 @@ def test_checkpoint_round_trip_keeps_buffer_counters_and_environment(tmp_path):
     assert torch.equal(restored.buffer.storage.rewards, agent.buffer.storage.rewards)
 
 
+SHORT = ["--model.steps_per_epoch", "25", "--model.learning_starts", "100", "--model.val_episodes", "2"]
+
+
 def cartpole_args(runs_dir: Path, *extra: str) -> list[str]:
-    return [
-        "fit",
-        "--config", str(ROOT / "configs/cartpole_dqn.yaml"),
-        "--runs_dir", str(runs_dir),
-        "--model.steps_per_epoch", "25",
-        "--model.learning_starts", "100",
-        "--model.val_episodes", "2",
-        *QUIET,
-        *extra,
-    ]  # fmt: skip
+    return cli_args("fit", "cartpole_dqn", runs_dir, *SHORT, *extra)
 
 
 def test_resumed_run_continues_exactly_where_it_stopped(tmp_path):
@@ -231,7 +224,7 @@ def test_resumed_run_continues_exactly_where_it_stopped(tmp_path):
     first = main(cartpole_args(runs, "--trainer.max_epochs", "1")).model
     checkpoints = runs / "cartpole_dqn" / "checkpoints"
     saved = torch.load(checkpoints / "last.ckpt", weights_only=True)
-    assert saved["dqn"]["env_loop"]["env_steps"] == first.env_loop.env_steps
+    assert saved[AGENT_STATE_KEY]["env_loop"]["env_steps"] == first.env_loop.env_steps
     assert saved["global_step"] == 25
 
     resumed = main(cartpole_args(runs, "--trainer.max_epochs", "2", "--ckpt_path", "last")).model
@@ -245,15 +238,16 @@ def test_resumed_run_continues_exactly_where_it_stopped(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("preset", "env_id", "threshold"),
+    ("configs", "preset", "env_id", "threshold"),
     [
-        ("cartpole_dqn_plain", "CartPole-v0", 195),
-        ("cartpole_dqn", "CartPole-v0", 195),
-        ("cartpole_v1_dqn", "CartPole-v1", 475),
+        (["cartpole_dqn_plain"], "cartpole_dqn_plain", "CartPole-v0", 195),
+        (["cartpole_dqn"], "cartpole_dqn", "CartPole-v0", 195),
+        (["cartpole_dqn", "cartpole_v1_dqn"], "cartpole_v1_dqn", "CartPole-v1", 475),  # v1 is an overlay
     ],
 )
-def test_presets_build_the_agent_they_describe(preset, env_id, threshold, tmp_path):
-    cli = main(["--config", str(ROOT / f"configs/{preset}.yaml"), "--runs_dir", str(tmp_path)], run=False)
+def test_presets_build_the_agent_they_describe(configs, preset, env_id, threshold, tmp_path):
+    config_args = [arg for name in configs for arg in ("--config", preset(name))]
+    cli = main([*config_args, "--runs_dir", str(tmp_path)], run=False)
     agent = cli.model
     assert isinstance(agent, DQN) and agent.hparams.env_id == env_id and agent.solve_threshold == threshold
     assert cli.config.checkpoint.monitor == "val/mean_return" and cli.config.checkpoint.mode == "max"
@@ -270,7 +264,7 @@ def test_play_drives_a_dqn_checkpoint(tmp_path, capsys):
     path = tmp_path / "agent.ckpt"
     quiet_trainer(max_epochs=0).fit(agent)  # attaches a trainer so the checkpoint has every section
     agent.trainer.save_checkpoint(path)
-    episode_return = play(load_agent(str(path), class_path="rl.dqn.DQN"), seed=3, render="none")
+    episode_return = play(load_agent(str(path), class_path="rl.dqn.agent.DQN"), seed=3, render="none")
     printed = capsys.readouterr().out
     assert f"Episode return: {episode_return:g}" in printed
     assert "step 1: action" in printed and "observation: [" in printed

@@ -5,14 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from rl.networks import QNetwork
-from rl.replay import Batch, ReplayBuffer
-from rl.replay_nstep import NStepAccumulator, Transition
-from rl.td import td_loss, td_targets
-from rl.wrappers import env_state, load_env_state, make_env
-
-# CartPole-v0 is the task of the issue (200-step episodes); gymnasium suggests v1 on every make.
-pytestmark = pytest.mark.filterwarnings("ignore:.*CartPole-v0 is out of date:DeprecationWarning")
+from rl.checkpointing import env_state, load_env_state
+from rl.dqn.network import QNetwork
+from rl.dqn.nstep import NStepAccumulator, Transition
+from rl.dqn.replay import Batch, ReplayBuffer
+from rl.dqn.td import td_loss, td_targets
+from rl.wrappers import build_env
 
 
 def obs(value: float, dim: int = 2) -> np.ndarray:
@@ -214,7 +212,7 @@ def test_q_network_shapes_and_dueling_mean_zero_advantages():
 
 
 def test_frame_skip_sums_rewards_and_frame_stack_concatenates():
-    plain, wrapped = make_env("CartPole-v1"), make_env("CartPole-v1", frame_skip=3, frame_stack=2)
+    plain, wrapped = build_env("CartPole-v1"), build_env("CartPole-v1", frame_skip=3, frame_stack=2)
     first, _ = plain.reset(seed=5)
     stacked, _ = wrapped.reset(seed=5)
     assert stacked.shape == (8,) and np.array_equal(stacked, np.concatenate([first, first]))  # padded by repeat
@@ -225,14 +223,14 @@ def test_frame_skip_sums_rewards_and_frame_stack_concatenates():
 
 
 def test_frame_skip_stops_at_the_end_of_the_episode():
-    env = make_env("CartPole-v1", frame_skip=4)
+    env = build_env("CartPole-v1", frame_skip=4)
     env.reset(seed=0)
     rewards, done = 0.0, False
     while not done:
         _, reward, terminated, truncated, _ = env.step(1)  # always push right: falls within a few dozen frames
         rewards, done = rewards + reward, terminated or truncated
     steps = 0
-    plain = make_env("CartPole-v1")
+    plain = build_env("CartPole-v1")
     plain.reset(seed=0)
     while True:
         steps += 1
@@ -250,12 +248,12 @@ def balance(env: gym.Env) -> int:
 
 @pytest.mark.parametrize("frame_stack", [1, 3])
 def test_env_state_round_trip_continues_identically(frame_stack, tmp_path):
-    env = make_env("CartPole-v0", frame_stack=frame_stack)
+    env = build_env("CartPole-v0", frame_stack=frame_stack)
     env.reset(seed=3)
     for _ in range(150):  # 50 steps before the 200-step limit, so the time-limit count matters
         env.step(balance(env))
     torch.save(env_state(env), tmp_path / "env.pt")
-    other = make_env("CartPole-v0", frame_stack=frame_stack)
+    other = build_env("CartPole-v0", frame_stack=frame_stack)
     other.reset(seed=99)
     load_env_state(other, torch.load(tmp_path / "env.pt", weights_only=True))
     ends = []

@@ -10,30 +10,25 @@ import torch
 
 from cli import main
 from rl import play
-from rl.evaluation import greedy_episode
-from rl.qlearning import STATE_KEY, TEST_SEED_BASE, TabularQLearning
-
-ROOT = Path(__file__).resolve().parents[1]
-QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
-
-
-def taxi_args(subcommand: str, runs_dir: Path, *extra: str) -> list[str]:
-    config = str(ROOT / "configs/taxi_qlearning.yaml")
-    return [subcommand, "--config", config, "--runs_dir", str(runs_dir), *QUIET, *extra]
+from rl.checkpointing import AGENT_STATE_KEY
+from rl.evaluation import play_episodes
+from rl.seeds import TEST_FIRST_SEED
+from rl.tabular import TabularQLearning
+from tests.helpers import cli_args
 
 
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory) -> tuple[Path, object]:
     """One run of the preset as shipped (4,000 episodes, a few seconds), shared by the tests below."""
     runs = tmp_path_factory.mktemp("runs")
-    cli = main(taxi_args("fit", runs))
+    cli = main(cli_args("fit", "taxi_qlearning", runs))
     return runs / "taxi_qlearning" / "checkpoints", cli
 
 
 def test_fit_logs_and_checkpoints_the_best_validation(fitted):
     checkpoints, cli = fitted
     metrics = cli.trainer.callback_metrics
-    for key in ("train/episode_return", "train/epsilon", "val/mean_return"):
+    for key in ("train/episode_return", "train/episode_length", "train/epsilon", "val/mean_return"):
         assert key in metrics
     assert metrics["train/epsilon"] == pytest.approx(0.1)  # the schedule has reached its end value
     callback = cli.trainer.checkpoint_callback
@@ -45,7 +40,7 @@ def test_fit_logs_and_checkpoints_the_best_validation(fitted):
 def test_test_on_best_checkpoint_reports_mean_and_std(fitted, tmp_path):
     checkpoints, _ = fitted
     fewer = ["--model.init_args.test_episodes", "300"]
-    cli = main(taxi_args("test", checkpoints.parents[1], "--ckpt_path", "best", *fewer))
+    cli = main(cli_args("test", "taxi_qlearning", checkpoints.parents[1], "--ckpt_path", "best", *fewer))
     assert cli.trainer.ckpt_path == str(checkpoints / "best.ckpt")
     metrics = cli.trainer.callback_metrics
     assert metrics["test/episodes"] == 300
@@ -58,8 +53,8 @@ def test_best_checkpoint_round_trip(fitted):
     saved = torch.load(checkpoints / "best.ckpt", weights_only=True)  # primitives only: safe loading works
     agent = TabularQLearning.load_from_checkpoint(checkpoints / "best.ckpt", map_location="cpu")
     assert torch.equal(agent.q_table, saved["state_dict"]["q_table"])
-    state = saved[STATE_KEY]
-    assert agent.episodes_done == state["episodes_done"] == 1000 * (saved["epoch"] + 1)
+    state = saved[AGENT_STATE_KEY]
+    assert agent.episodes == state["episodes"] == 1000 * (saved["epoch"] + 1)
     assert agent.epsilon == pytest.approx(state["epsilon"])
     assert agent.rng.bit_generator.state == state["rng"]
     assert agent.train_env.unwrapped.np_random.bit_generator.state == state["env_rng"]
@@ -68,7 +63,7 @@ def test_best_checkpoint_round_trip(fitted):
 
 def test_play_prints_frames_actions_and_the_return(fitted, capsys):
     checkpoints, _ = fitted
-    seed = TEST_SEED_BASE
+    seed = TEST_FIRST_SEED
     episode_return = play.main(["--ckpt", str(checkpoints / "best.ckpt"), "--seed", str(seed)])
     out = capsys.readouterr().out
     assert "+---------+" in out and "|R: |" in out  # a Taxi frame
@@ -76,7 +71,8 @@ def test_play_prints_frames_actions_and_the_return(fitted, capsys):
     assert "(drop off), reward +20" in out and "(terminated)" in out
     assert f"Episode return: {episode_return:g} in " in out
     agent = play.load_agent(str(checkpoints / "best.ckpt"))
-    assert episode_return == greedy_episode(agent.make_env(), agent.act_greedy, seed)[0] > 0
+    episode = play_episodes([agent.make_env()], lambda obs: [agent.act_greedy(obs[0])], [seed])
+    assert episode_return == episode.returns[0] > 0
 
 
 class AlwaysLeft:
@@ -93,6 +89,6 @@ def test_play_prints_observations_when_the_env_has_no_text_render(capsys):
     assert isinstance(AlwaysLeft(), play.GreedyAgent)
     episode_return = play.play(AlwaysLeft(), seed=0)
     out = capsys.readouterr().out
-    assert out.startswith("observation: [")
+    assert out.startswith("seed 0\nobservation: [")
     assert "step 1: action 0 (0), reward +1" in out
     assert 5 <= episode_return < 50  # pushing one way topples the pole within a few dozen steps

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import gymnasium as gym
 import numpy as np
 import pytest
 
-from rl.evaluation import greedy_returns
-from rl.qlearning_core import linear_epsilon, q_update, training_episode
+from rl.evaluation import play_episodes
+from rl.schedules import linear_schedule
+from rl.tabular.qlearning import q_update, training_episode
 
 
 def table() -> np.ndarray:
@@ -60,23 +59,26 @@ def test_episode_loop_bootstraps_only_past_truncation(terminated: bool):
     assert q[0, 0] == pytest.approx(1.0 if terminated else 1.0 + 0.9 * 5.0)
 
 
-def test_linear_epsilon_schedule():
-    assert linear_epsilon(0, 1.0, 0.1, 500) == 1.0
-    assert linear_epsilon(250, 1.0, 0.1, 500) == pytest.approx(0.55)
-    assert linear_epsilon(500, 1.0, 0.1, 500) == pytest.approx(0.1)
-    assert linear_epsilon(10_000, 1.0, 0.1, 500) == pytest.approx(0.1)
-    assert linear_epsilon(0, 1.0, 0.1, 0) == pytest.approx(0.1)  # no decay: constant end value
+def test_linear_schedule():
+    assert linear_schedule(0, 1.0, 0.1, 500) == 1.0
+    assert linear_schedule(250, 1.0, 0.1, 500) == pytest.approx(0.55)
+    assert linear_schedule(500, 1.0, 0.1, 500) == pytest.approx(0.1)
+    assert linear_schedule(10_000, 1.0, 0.1, 500) == pytest.approx(0.1)
+    assert linear_schedule(0, 1.0, 0.1, 0) == pytest.approx(0.1)  # no decay: constant end value
 
 
-def test_qlearning_learns_taxi_in_seconds():
-    env, eval_env = gym.make("Taxi-v4"), gym.make("Taxi-v4")
+def test_qlearning_learns_taxi():
+    """The plain numpy loop reaches a near-optimal greedy policy (the optimum averages about 7.9) in 3,000
+    episodes. How fast it runs is measured by ``python -m benchmarks.taxi_core_speed``, not asserted here."""
+    env = gym.make("Taxi-v4")
     q = np.full((500, 6), 20.0)  # the preset's optimistic start
     rng = np.random.default_rng(0)
-    start = time.perf_counter()
     for episode in range(3000):
-        epsilon = linear_epsilon(episode, 1.0, 0.1, 500)
+        epsilon = linear_schedule(episode, 1.0, 0.1, 500)
         training_episode(env, q, epsilon, lr=1.0, gamma=0.99, rng=rng, seed=0 if episode == 0 else None)
-    seconds = time.perf_counter() - start
-    returns = greedy_returns(eval_env, lambda obs: int(q[obs].argmax()), range(500))
-    assert np.mean(returns) >= 7.5
-    assert seconds < 20  # ~1 s on a small CPU; a torch op per step would make it ~10x slower
+    envs = [gym.make("Taxi-v4") for _ in range(100)]
+    greedy = q.argmax(axis=1)
+    returns = np.concatenate(
+        [play_episodes(envs, greedy.__getitem__, list(range(start, start + 100))).returns for start in (0, 100, 200)]
+    )
+    assert returns.mean() >= 7.5

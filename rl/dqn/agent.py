@@ -15,17 +15,16 @@ from lightning.fabric.utilities.data import AttributeDict
 from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader
 
-from rl.env_loop import EnvLoop, greedy_policy, greedy_returns
-from rl.networks import QNetwork
-from rl.replay import Batch, ReplayBuffer
-from rl.replay_dataset import ExperienceStream
-from rl.td import td_loss, td_targets
-from rl.wrappers import discrete_actions, make_env
-
-# Evaluation episodes start from reset(seed=FIRST_SEED + i): the same episodes at every evaluation, and
-# different ones for validation (choosing the best checkpoint) and test (reporting it).
-VAL_FIRST_SEED = 10_000
-TEST_FIRST_SEED = 20_000
+from rl.checkpointing import AGENT_STATE_KEY
+from rl.dqn.env_loop import EnvLoop
+from rl.dqn.network import QNetwork
+from rl.dqn.replay import Batch, ReplayBuffer
+from rl.dqn.stream import ExperienceStream
+from rl.dqn.td import td_loss, td_targets
+from rl.evaluation import Episodes, concatenate, greedy_policy, log_evaluation, play_episodes
+from rl.schedules import linear_schedule
+from rl.seeds import TEST_FIRST_SEED, VAL_FIRST_SEED, evaluation_seeds, training_seed
+from rl.wrappers import build_env, discrete_actions
 
 
 class DQN(L.LightningModule):
@@ -63,13 +62,13 @@ class DQN(L.LightningModule):
         n_steps: int = 1,
         loss: Literal["huber", "mse"] = "huber",
         max_grad_norm: float | None = 10.0,
-        eps_start: float = 1.0,
-        eps_end: float = 0.02,
-        exploration_steps: int = 10_000,
+        epsilon_start: float = 1.0,
+        epsilon_end: float = 0.02,
+        epsilon_decay_steps: int = 10_000,
         frame_skip: int = 1,
         frame_stack: int = 1,
         val_episodes: int = 100,
-        test_episodes: int = 100,
+        test_episodes: int = 1000,
         stop_when_solved: bool = False,
         num_threads: int | None = 1,
     ) -> None:
@@ -97,14 +96,14 @@ class DQN(L.LightningModule):
             n_steps: Rewards summed before bootstrapping (n-step returns); 1 is one-step Q-learning.
             loss: TD loss, ``huber`` (robust to large TD errors) or ``mse``.
             max_grad_norm: Clip the gradient's global L2 norm to this value; ``null`` disables clipping.
-            eps_start: Exploration rate at environment step 0 (the warm-up itself acts uniformly at random).
-            eps_end: Exploration rate after the linear decay, kept to the end.
-            exploration_steps: Environment steps (from step 0) over which epsilon decays from start to end.
+            epsilon_start: Chance of a random action at environment step 0 (the warm-up acts uniformly at random).
+            epsilon_end: Chance of a random action once the linear decay has finished, kept to the end.
+            epsilon_decay_steps: Environment steps (from step 0) over which epsilon falls from start to end.
             frame_skip: Repeat each action for this many frames and sum their rewards (1 = off).
             frame_stack: The state is the concatenation of the last this-many observations (1 = off).
             val_episodes: Greedy episodes per evaluation (fixed seeds). The run counts as solved when their mean
                 return reaches the environment's ``reward_threshold``; 100 matches the usual definition.
-            test_episodes: Greedy episodes of ``test`` (fixed seeds, different from validation's).
+            test_episodes: Greedy episodes of ``test`` (seeds 0, 1, ...; disjoint from validation's).
             stop_when_solved: End training at the first evaluation that solves the environment.
             num_threads: CPU threads for torch while this module runs (restored afterwards); ``null`` keeps
                 torch's default. For networks this small one thread is fastest: handing each tiny operation to
@@ -113,7 +112,7 @@ class DQN(L.LightningModule):
         super().__init__()
         # Every argument is a primitive, so checkpoints load with torch.load(weights_only=True).
         self.save_hyperparameters()
-        self.env = make_env(env_id, frame_skip, frame_stack)
+        self.env = build_env(env_id, frame_skip, frame_stack)
         obs_dim = math.prod(self.env.observation_space.shape or ())
         num_actions = discrete_actions(self.env)
         self.q_net = QNetwork(obs_dim, num_actions, hidden_sizes, dueling)
@@ -126,8 +125,8 @@ class DQN(L.LightningModule):
         self.solve_threshold: float | None = self.env.spec.reward_threshold if self.env.spec else None
         self.solved_at: int | None = None  # environment steps at the first evaluation that solved the task
         self.example_input_array = torch.zeros(1, obs_dim)
-        self._eval_envs: list = []
-        self._eval_returns: list[np.ndarray] = []
+        self._eval_envs: list[gym.Env] = []
+        self._eval_episodes: list[Episodes] = []
         self._epoch_clock = (0.0, 0)  # (time, env steps) when the epoch's training started
         self._loss_sum: torch.Tensor | None = None  # losses since the last log
         self._loss_count = 0
@@ -141,7 +140,7 @@ class DQN(L.LightningModule):
     def make_env(self, render_mode: str | None = None) -> gym.Env:
         """A fresh environment as the agent sees it (frame skipping and stacking included)."""
         hp = self.hparams
-        return make_env(hp.env_id, hp.frame_skip, hp.frame_stack, render_mode=render_mode)
+        return build_env(hp.env_id, hp.frame_skip, hp.frame_stack, render_mode=render_mode)
 
     def act_greedy(self, observation) -> int:
         """The action with the highest Q-value for one observation."""
@@ -156,7 +155,7 @@ class DQN(L.LightningModule):
             torch.set_num_threads(self.hparams.num_threads)
         if stage == "fit" and self.env_loop.observation is None:
             # Seeded by seed_everything; resuming from a checkpoint then overwrites this state.
-            self.env_loop.reset(seed=torch.initial_seed())
+            self.env_loop.reset(seed=training_seed(np.random.default_rng(torch.initial_seed())))
 
     def teardown(self, stage: str) -> None:
         if self._threads_before is not None:
@@ -164,9 +163,9 @@ class DQN(L.LightningModule):
             self._threads_before = None
 
     def epsilon_at(self, env_steps: int) -> float:
+        """Exploration rate after ``env_steps`` environment steps."""
         hp = self.hparams
-        fraction = min(1.0, env_steps / max(1, hp.exploration_steps))
-        return hp.eps_start + fraction * (hp.eps_end - hp.eps_start)
+        return linear_schedule(env_steps, hp.epsilon_start, hp.epsilon_end, hp.epsilon_decay_steps)
 
     def collect(self) -> None:
         """``train_freq`` epsilon-greedy environment steps, preceded by the random warm-up while it lasts."""
@@ -255,9 +254,8 @@ class DQN(L.LightningModule):
     # ---- evaluation ----------------------------------------------------------------------------------------
 
     def _seed_loader(self, first_seed: int, episodes: int) -> DataLoader:
-        # A single batch of all the seeds: greedy_returns plays the episodes in lockstep.
-        seeds = torch.arange(first_seed, first_seed + episodes)
-        return DataLoader(seeds, batch_size=episodes)  # type: ignore[arg-type]  # a tensor indexes like a dataset
+        # A single batch of all the seeds: play_episodes plays them in lockstep.
+        return DataLoader([evaluation_seeds(first_seed, episodes)], batch_size=None)  # type: ignore[arg-type]
 
     def val_dataloader(self) -> DataLoader:
         return self._seed_loader(VAL_FIRST_SEED, self.hparams.val_episodes)
@@ -265,28 +263,24 @@ class DQN(L.LightningModule):
     def test_dataloader(self) -> DataLoader:
         return self._seed_loader(TEST_FIRST_SEED, self.hparams.test_episodes)
 
-    def _play(self, seeds: torch.Tensor) -> None:
-        hp = self.hparams
+    def _play(self, seeds: list[int]) -> None:
         while len(self._eval_envs) < len(seeds):  # one environment per episode, made once and reused
-            self._eval_envs.append(make_env(hp.env_id, hp.frame_skip, hp.frame_stack))
-        policy = greedy_policy(self.q_net, self.device)
-        self._eval_returns.append(greedy_returns(self._eval_envs, policy, seeds.tolist()))
+            self._eval_envs.append(self.make_env())
+        self._eval_episodes.append(play_episodes(self._eval_envs, greedy_policy(self.q_net, self.device), seeds))
 
-    def validation_step(self, seeds: torch.Tensor, batch_idx: int) -> None:
+    def validation_step(self, seeds: list[int], batch_idx: int) -> None:
         self._play(seeds)
 
-    def test_step(self, seeds: torch.Tensor, batch_idx: int) -> None:
+    def test_step(self, seeds: list[int], batch_idx: int) -> None:
         self._play(seeds)
 
-    def _finish_evaluation(self, stage: str) -> float:
-        returns = np.concatenate(self._eval_returns)
-        self._eval_returns.clear()
-        self.log(f"{stage}/mean_return", float(returns.mean()), prog_bar=True)
-        self.log(f"{stage}/std_return", float(returns.std()))
-        return float(returns.mean())
+    def _log_evaluation(self, stage: str) -> float:
+        episodes = concatenate(self._eval_episodes)
+        self._eval_episodes.clear()
+        return log_evaluation(self, stage, episodes)
 
     def on_validation_epoch_end(self) -> None:
-        mean_return = self._finish_evaluation("val")
+        mean_return = self._log_evaluation("val")
         self.log("val/env_steps", float(self.env_loop.env_steps))
         if self.trainer.sanity_checking or self.trainer.state.fn != "fit":
             return
@@ -301,12 +295,12 @@ class DQN(L.LightningModule):
         self.log("val/solved", float(self.solved_at is not None))
 
     def on_test_epoch_end(self) -> None:
-        self._finish_evaluation("test")
+        self._log_evaluation("test")
 
     # ---- checkpoints: everything a faithful resume needs beyond weights and optimizer ----------------------
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["dqn"] = {
+        checkpoint[AGENT_STATE_KEY] = {
             "buffer": self.buffer.state_dict(),
             "env_loop": self.env_loop.state_dict() if self.env_loop.observation is not None else None,
             "epsilon": self.epsilon,
@@ -315,7 +309,7 @@ class DQN(L.LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        state = checkpoint["dqn"]
+        state = checkpoint[AGENT_STATE_KEY]
         self.buffer.load_state_dict(state["buffer"])
         if state["env_loop"] is not None:
             self.env_loop.load_state_dict(state["env_loop"])

@@ -14,15 +14,13 @@ import torch
 from lightning.fabric.utilities.data import AttributeDict
 from torch.utils.data import DataLoader, Dataset
 
-from rl.evaluation import greedy_returns
-from rl.qlearning_core import linear_epsilon, training_episode
+from rl.checkpointing import AGENT_STATE_KEY, generator_from_state, generator_state
+from rl.evaluation import Episodes, concatenate, log_evaluation, play_episodes
+from rl.schedules import linear_schedule
+from rl.seeds import TEST_FIRST_SEED, VAL_FIRST_SEED, training_seed
+from rl.tabular.qlearning import training_episode
 
-# Seeds of the evaluation episodes: validation and test draw start states from disjoint seed ranges, and both
-# differ from the training env's stream, so the test set is not the set the best checkpoint was picked on.
-VAL_SEED_BASE = 1_000_000
-TEST_SEED_BASE = 2_000_000
-EVAL_EPISODES_PER_STEP = 100  # evaluation episodes per validation/test step: few Lightning calls, cheap to run
-STATE_KEY = "qlearning_state"  # where on_save_checkpoint keeps what a resume needs besides the Q-table
+EVAL_EPISODES_PER_STEP = 100  # evaluation episodes per validation/test step, played in lockstep
 # Readable action names for rl.play, by env name (gymnasium's Taxi docs: 0 south/down ... 5 drop-off).
 ACTION_NAMES = {"Taxi": ("down", "up", "right", "left", "pick up", "drop off")}
 
@@ -38,13 +36,6 @@ class _Chunks(Dataset[list[int]]):
 
     def __getitem__(self, index: int) -> list[int]:
         return self.chunks[index]
-
-
-def _rng_from_state(state: dict) -> np.random.Generator:
-    """Rebuild a numpy Generator from ``bit_generator.state`` (a dict of str/int, safe for weights_only loads)."""
-    bit_generator = getattr(np.random, state["bit_generator"])()
-    bit_generator.state = state
-    return np.random.Generator(bit_generator)
 
 
 class TabularQLearning(L.LightningModule):
@@ -94,11 +85,11 @@ class TabularQLearning(L.LightningModule):
         # A buffer: saved in every checkpoint's state_dict, never touched by an optimizer. float64 so that many
         # small updates do not round away; the training loop edits it in place through a numpy view.
         self.register_buffer("q_table", torch.full((n_states, n_actions), float(q_init), dtype=torch.float64))
-        self.episodes_done = 0
+        self.episodes = 0  # training episodes played
         # torch.initial_seed() is the seed_everything value, so `--seed_everything N` reseeds the agent too.
         self.rng = np.random.default_rng(torch.initial_seed() if seed is None else seed)
-        self._eval_env: gym.Env | None = None
-        self._eval_returns: list[float] = []
+        self._eval_envs: list[gym.Env] = []
+        self._eval_episodes: list[Episodes] = []
 
     @staticmethod
     def _discrete_sizes(env: gym.Env) -> tuple[int, int]:
@@ -135,7 +126,7 @@ class TabularQLearning(L.LightningModule):
     def epsilon(self) -> float:
         """Exploration rate of the next training episode."""
         hp = self.hparams
-        return linear_epsilon(self.episodes_done, hp.epsilon_start, hp.epsilon_end, hp.epsilon_decay_episodes)
+        return linear_schedule(self.episodes, hp.epsilon_start, hp.epsilon_end, hp.epsilon_decay_episodes)
 
     # ---- training ---------------------------------------------------------------------------------------------
 
@@ -152,11 +143,11 @@ class TabularQLearning(L.LightningModule):
             epsilon = self.epsilon
             # Only the very first episode seeds the env (from the agent's seed); later resets continue the env's
             # own RNG, which checkpoints carry, so a resumed run meets the same start states.
-            seed = int(self.rng.integers(2**31)) if self.episodes_done == 0 else None
+            seed = training_seed(self.rng) if self.episodes == 0 else None
             episode_return, episode_steps = training_episode(
                 self.train_env, q, epsilon, hp.lr, hp.gamma, self.rng, seed=seed
             )
-            self.episodes_done += 1
+            self.episodes += 1
             returns.append(episode_return)
             epsilons.append(epsilon)
             steps += episode_steps
@@ -167,9 +158,9 @@ class TabularQLearning(L.LightningModule):
         optimizer.step()
         n = len(batch)
         self.log("train/episode_return", sum(returns) / n, on_step=True, on_epoch=True, batch_size=n, prog_bar=True)
-        self.log("train/episode_steps", steps / n, on_step=True, on_epoch=True, batch_size=n)
+        self.log("train/episode_length", steps / n, on_step=True, on_epoch=True, batch_size=n)
         self.log("train/epsilon", sum(epsilons) / n, on_step=True, on_epoch=False, batch_size=n)
-        self.log("train/episodes", float(self.episodes_done), on_step=True, on_epoch=False, batch_size=n)
+        self.log("train/episodes", float(self.episodes), on_step=True, on_epoch=False, batch_size=n)
 
     def configure_optimizers(self) -> None:
         return None  # the Q-update is applied by hand in training_step
@@ -177,19 +168,20 @@ class TabularQLearning(L.LightningModule):
     # ---- validation and test: greedy episodes on fixed seeds --------------------------------------------------
 
     def val_dataloader(self) -> DataLoader:
-        base = VAL_SEED_BASE
+        base = VAL_FIRST_SEED
         return DataLoader(_Chunks(base, base + self.hparams.val_episodes, EVAL_EPISODES_PER_STEP), batch_size=None)
 
     def test_dataloader(self) -> DataLoader:
-        base = TEST_SEED_BASE
+        base = TEST_FIRST_SEED
         return DataLoader(_Chunks(base, base + self.hparams.test_episodes, EVAL_EPISODES_PER_STEP), batch_size=None)
 
     def _play_greedy(self, seeds: list[int]) -> None:
-        if self._eval_env is None:
-            self._eval_env = self.make_env()  # its own env: reseeding it never disturbs the training stream
-        # The greedy policy is fixed during evaluation: read it off the table once, then a list lookup per step.
-        policy = self.table().argmax(axis=1).tolist()
-        self._eval_returns += greedy_returns(self._eval_env, policy.__getitem__, seeds)
+        # Their own envs: reseeding them never disturbs the training stream. Made once and reused.
+        while len(self._eval_envs) < len(seeds):
+            self._eval_envs.append(self.make_env())
+        # The greedy policy is fixed during evaluation: read it off the table once, then index it per step.
+        greedy_actions = self.table().argmax(axis=1)  # (n_states,)
+        self._eval_episodes.append(play_episodes(self._eval_envs, greedy_actions.__getitem__, seeds))
 
     def validation_step(self, batch: list[int], batch_idx: int) -> None:
         self._play_greedy(batch)
@@ -197,41 +189,39 @@ class TabularQLearning(L.LightningModule):
     def test_step(self, batch: list[int], batch_idx: int) -> None:
         self._play_greedy(batch)
 
-    def _log_eval(self, stage: str) -> None:
-        returns = np.asarray(self._eval_returns)
-        self._eval_returns = []
-        if returns.size == 0:
+    def _log_evaluation(self, stage: str) -> None:
+        if not self._eval_episodes:
             return
-        self.log(f"{stage}/mean_return", float(returns.mean()), prog_bar=True)
-        self.log(f"{stage}/std_return", float(returns.std()))
-        self.log(f"{stage}/episodes", float(returns.size))
+        episodes = concatenate(self._eval_episodes)
+        self._eval_episodes.clear()
+        log_evaluation(self, stage, episodes)
 
     def on_validation_epoch_start(self) -> None:
-        self._eval_returns = []
+        self._eval_episodes.clear()
 
     def on_validation_epoch_end(self) -> None:
-        self._log_eval("val")
+        self._log_evaluation("val")
 
     def on_test_epoch_start(self) -> None:
-        self._eval_returns = []
+        self._eval_episodes.clear()
 
     def on_test_epoch_end(self) -> None:
-        self._log_eval("test")
+        self._log_evaluation("test")
 
     # ---- checkpoints: the Q-table is in state_dict; the rest of what a resume needs goes here ----------------
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint[STATE_KEY] = {
-            "episodes_done": self.episodes_done,
-            "epsilon": self.epsilon,  # derived from episodes_done; stored so a reader sees it without the schedule
-            "rng": self.rng.bit_generator.state,
-            "env_rng": self.train_env.unwrapped.np_random.bit_generator.state,
+        checkpoint[AGENT_STATE_KEY] = {
+            "episodes": self.episodes,
+            "epsilon": self.epsilon,  # derived from episodes; stored so a reader sees it without the schedule
+            "rng": generator_state(self.rng),
+            "env_rng": generator_state(self.train_env.unwrapped.np_random),
         }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        state = checkpoint.get(STATE_KEY)
+        state = checkpoint.get(AGENT_STATE_KEY)
         if state is None:
             return
-        self.episodes_done = int(state["episodes_done"])
-        self.rng = _rng_from_state(state["rng"])
-        self.train_env.unwrapped.np_random = _rng_from_state(state["env_rng"])
+        self.episodes = int(state["episodes"])
+        self.rng = generator_from_state(state["rng"])
+        self.train_env.unwrapped.np_random = generator_from_state(state["env_rng"])

@@ -1,4 +1,4 @@
-"""Tabular Q-learning in plain numpy/Python: the update rule, the epsilon schedule and one training episode.
+"""Tabular Q-learning in plain numpy/Python: the update rule and one training episode.
 
 Nothing here knows about Lightning, so the maths can be tested on hand-made transitions and the inner loop
 stays fast: Python ints and numpy scalars per step, never a torch op (a torch op costs microseconds each).
@@ -8,13 +8,6 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
-
-
-def linear_epsilon(episode: int, start: float, end: float, decay_episodes: int) -> float:
-    """Exploration rate of ``episode`` (0-based): ``start`` falling linearly to ``end`` over ``decay_episodes``."""
-    if decay_episodes <= 0 or episode >= decay_episodes:
-        return end
-    return start + (end - start) * episode / decay_episodes
 
 
 def q_update(

@@ -2,54 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
 
-from rl.replay import ReplayBuffer
-from rl.replay_nstep import NStepAccumulator
-from rl.wrappers import discrete_actions, env_state, load_env_state
-
-Policy = Callable[[np.ndarray], np.ndarray]  # (E, obs_dim) float32 observations -> (E,) int actions
-
-
-def greedy_policy(q_network: nn.Module, device: torch.device | str = "cpu") -> Policy:
-    """``argmax_a Q(s, a)`` for a batch of observations."""
-
-    @torch.no_grad()
-    def policy(observations: np.ndarray) -> np.ndarray:
-        q_values = q_network(torch.from_numpy(observations).to(device))  # (E, obs_dim) -> (E, A)
-        return q_values.argmax(dim=1).cpu().numpy()
-
-    return policy
-
-
-def greedy_returns(envs: Sequence[gym.Env], policy: Policy, seeds: Sequence[int]) -> np.ndarray:
-    """Plays one episode per environment, started with ``reset(seed=seeds[i])``, all in lockstep.
-
-    One forward pass per time step serves every episode still running, so 100 evaluation episodes cost
-    about as many network calls as the longest one. Returns the (E,) undiscounted episode returns.
-    """
-    if len(seeds) > len(envs):
-        raise ValueError(f"{len(seeds)} seeds for {len(envs)} environments")
-    observations = np.stack(
-        [env.reset(seed=int(seed))[0] for env, seed in zip(envs, seeds, strict=False)]
-    )  # (E, obs_dim)
-    returns = np.zeros(len(seeds))
-    running = np.arange(len(seeds))
-    while running.size:
-        actions = policy(observations[running])  # (R, obs_dim) -> (R,)
-        still_running = []
-        for i, action in zip(running.tolist(), actions.tolist(), strict=True):
-            observations[i], reward, terminated, truncated, _ = envs[i].step(action)
-            returns[i] += reward
-            if not (terminated or truncated):
-                still_running.append(i)
-        running = np.array(still_running, dtype=np.int64)
-    return returns
+from rl.checkpointing import env_state, generator_state, load_env_state
+from rl.dqn.nstep import NStepAccumulator
+from rl.dqn.replay import ReplayBuffer
+from rl.wrappers import discrete_actions
 
 
 class EnvLoop:
@@ -119,7 +80,7 @@ class EnvLoop:
             "env_steps": self.env_steps,
             "episodes": self.episodes,
             "n_step": self.accumulator.state_dict(),
-            "rng": self.rng.bit_generator.state,
+            "rng": generator_state(self.rng),
             "env": env_state(self.env),
         }
 

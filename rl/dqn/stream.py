@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 from torch.utils.data import IterableDataset
 
-from rl.replay import Batch
+from rl.dqn.replay import Batch
 
 
 class ExperienceStream(IterableDataset):

@@ -1,0 +1,67 @@
+"""What a faithful resume needs beyond weights and optimizer, stored the same way by every agent.
+
+Both agents keep their extra state under ``checkpoint[AGENT_STATE_KEY]``, as tensors and Python primitives
+only, so checkpoints load with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium.wrappers import FrameStackObservation, TimeLimit
+
+AGENT_STATE_KEY = "agent_state"
+
+
+def generator_state(rng: np.random.Generator) -> dict[str, Any]:
+    return dict(rng.bit_generator.state)  # a dict of ints and strings
+
+
+def generator_from_state(state: dict[str, Any]) -> np.random.Generator:
+    """Rebuild a numpy Generator from :func:`generator_state`'s dict."""
+    bit_generator = getattr(np.random, state["bit_generator"])()
+    bit_generator.state = state
+    return np.random.Generator(bit_generator)
+
+
+def _wrappers(env: gym.Env) -> Iterator[gym.Wrapper]:
+    while isinstance(env, gym.Wrapper):
+        yield env
+        env = env.env
+
+
+def env_state(env: gym.Env) -> dict[str, Any]:
+    """Everything that decides the environment's future, as tensors and Python numbers (checkpoint-safe).
+
+    Covers the simulator state (classic-control environments keep it in ``unwrapped.state``; others, e.g.
+    Taxi's ``s``, are saved when present), its random generator (which draws the next episodes' start states),
+    the time limit's step count and the frame stack.
+    """
+    inner: Any = env.unwrapped
+    state: dict[str, Any] = {"np_random": generator_state(inner.np_random)}
+    physics = getattr(inner, "state", None)
+    if physics is not None:
+        state["physics"] = torch.from_numpy(np.array(physics))
+    for wrapper in _wrappers(env):
+        if isinstance(wrapper, TimeLimit):
+            state["elapsed_steps"] = wrapper._elapsed_steps  # no public setter; truncation depends on it
+        elif isinstance(wrapper, FrameStackObservation):
+            state["frames"] = torch.from_numpy(np.stack(wrapper.obs_queue))  # (k, obs_dim), oldest first
+    return state
+
+
+def load_env_state(env: gym.Env, state: dict[str, Any]) -> None:
+    """Inverse of :func:`env_state`. The environment must have been reset once (wrappers check for that)."""
+    inner: Any = env.unwrapped
+    if "physics" in state:
+        inner.state = state["physics"].numpy().copy()
+    inner.np_random = generator_from_state(state["np_random"])
+    for wrapper in _wrappers(env):
+        if isinstance(wrapper, TimeLimit):
+            wrapper._elapsed_steps = state["elapsed_steps"]
+        elif isinstance(wrapper, FrameStackObservation):
+            wrapper.obs_queue.extend(frame.numpy().copy() for frame in state["frames"])  # maxlen k: replaces all

@@ -1,0 +1,6 @@
+"""DQN: the LightningModule (agent.py) and its parts, each in its own file: Q-network, replay buffer, n-step
+returns, environment loop, the dataset that feeds Lightning, and the TD update rule."""
+
+from rl.dqn.agent import DQN
+
+__all__ = ["DQN"]
