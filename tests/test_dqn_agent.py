@@ -15,7 +15,7 @@ from rl.dqn import DQN
 from rl.dqn.env_loop import EnvLoop
 from rl.dqn.replay import Batch, ReplayBuffer
 from rl.evaluation import greedy_policy, play_episodes
-from tests.helpers import cli_args, quiet_trainer
+from tests.helpers import cli_args, preset, quiet_trainer
 
 
 class Corridor(gym.Env):
@@ -238,21 +238,21 @@ def test_resumed_run_continues_exactly_where_it_stopped(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("configs", "preset", "env_id", "threshold"),
+    ("configs", "run_name", "env_id", "threshold"),
     [
         (["cartpole_dqn_plain"], "cartpole_dqn_plain", "CartPole-v0", 195),
         (["cartpole_dqn"], "cartpole_dqn", "CartPole-v0", 195),
         (["cartpole_dqn", "cartpole_v1_dqn"], "cartpole_v1_dqn", "CartPole-v1", 475),  # v1 is an overlay
     ],
 )
-def test_presets_build_the_agent_they_describe(configs, preset, env_id, threshold, tmp_path):
+def test_presets_build_the_agent_they_describe(configs, run_name, env_id, threshold, tmp_path):
     config_args = [arg for name in configs for arg in ("--config", preset(name))]
     cli = main([*config_args, "--runs_dir", str(tmp_path)], run=False)
     agent = cli.model
     assert isinstance(agent, DQN) and agent.hparams.env_id == env_id and agent.solve_threshold == threshold
     assert cli.config.checkpoint.monitor == "val/mean_return" and cli.config.checkpoint.mode == "max"
-    assert cli.config.run_name == preset and agent.hparams.stop_when_solved
-    plain = preset == "cartpole_dqn_plain"
+    assert cli.config.run_name == run_name and agent.hparams.stop_when_solved
+    plain = run_name == "cartpole_dqn_plain"
     assert (agent.buffer.capacity == 1) == plain and (agent.target_net is None) == plain
     assert (agent.hparams.frame_skip, agent.hparams.frame_stack) == ((1, 1) if plain else (2, 2))
 
