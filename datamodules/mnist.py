@@ -115,6 +115,11 @@ class MNISTDataModule(L.LightningDataModule):
                 f"{dataset} ({self.mean}): does --data.data_dir point at the {dataset} files?"
             )
 
+    @property
+    def batch_size(self) -> int:
+        """Training batch size per device: a data fact the CLI links into the model (for ``lr_scaling``)."""
+        return self.hparams.batch_size
+
     def train_dataloader(self) -> DataLoader:
         # Under DDP Lightning swaps the RandomSampler for a DistributedSampler: one shard per process.
         return DataLoader(

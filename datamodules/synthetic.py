@@ -55,6 +55,11 @@ class TinyDataModule(L.LightningDataModule):
             for offset, (name, size) in enumerate((("train", train_size), ("val", val_size), ("test", test_size)))
         }
 
+    @property
+    def batch_size(self) -> int:
+        """Training batch size per device: a data fact the CLI links into the model (for ``lr_scaling``)."""
+        return self.hparams.batch_size
+
     def train_dataloader(self) -> DataLoader:
         return DataLoader(self.sets["train"], batch_size=self.hparams.batch_size, shuffle=True, collate_fn=keep_batch)
 

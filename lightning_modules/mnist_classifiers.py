@@ -46,6 +46,7 @@ class CNN(ImageClassifier):
         channels: tuple[int, int, int] = (32, 64, 128),
         hidden_sizes: tuple[int, int] = (256, 128),
         dropout: float = 0.3,
+        channels_last: bool = False,
         **kwargs,
     ) -> None:
         """
@@ -53,9 +54,18 @@ class CNN(ImageClassifier):
             channels: Output channels of the three convolution blocks (3x3 conv, batch norm, ReLU, 2x2 max-pool).
             hidden_sizes: Widths of the two hidden linear layers (the third linear layer outputs the logits).
             dropout: Dropout after each hidden linear layer.
+            channels_last: Keep weights and images in channels-last (NHWC) memory order, which tensor-core
+                convolutions on GPUs prefer; same results, different speed (BENCHMARKS.md).
         """
         super().__init__(**kwargs)
         self.net = ConvNet(self.image_shape, channels, hidden_sizes, self.hparams.num_classes, dropout)
+        if channels_last:
+            self.net.to(memory_format=torch.channels_last)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self.hparams.channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)  # same shape, NHWC strides
+        return self.net(inputs)
 
 
 class LSTM(ImageClassifier):

@@ -70,7 +70,8 @@ def test_tiny_net_learns_separable_data(tmp_path):
 
 def test_logged_keys_follow_stage_slash_metric(tmp_path):
     model = TinyNet()
-    trainer = quiet_trainer(default_root_dir=tmp_path, max_epochs=1)
+    # train/loss is written at the logger's cadence: every step here, so one short epoch shows it.
+    trainer = quiet_trainer(default_root_dir=tmp_path, max_epochs=1, log_every_n_steps=1)
     trainer.fit(model, datamodule=TinyDataModule(train_size=64, val_size=32, test_size=32))
     assert {"train/loss", "train/acc", "val/loss", "val/acc"} <= set(trainer.logged_metrics)
 

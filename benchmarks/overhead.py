@@ -1,0 +1,169 @@
+"""Framework tax: the shipped CLI training path against a hand-written PyTorch loop, side by side.
+
+    .venv/bin/python -m benchmarks.overhead --data-dir ../shared/datasets/mnist
+    .venv/bin/python -m benchmarks.overhead --models ANN --reps 3 --steps 50   # quicker look at one model
+
+For each model (the ANN, CNN and LSTM presets as shipped: TensorBoard logging, checkpoints, progress
+bar) and each repetition, both contenders train the same freshly initialised network on the same
+in-memory uint8 tensors (batch 128, AdamW, the preset's learning rate and gradient clipping, 2 torch
+threads). The order of the two alternates between repetitions so that a change in machine load hits
+both. Only the steady state is timed: ``--warmup`` steps first, then ``--steps`` steps, from the start
+of one batch to the start of the batch ``--steps`` later (data loading, step, logging and progress
+bar included; start-up, validation and the epoch-end checkpoint excluded).
+
+Prints one markdown table: images/s of each (median over repetitions) and the ratio Lightning / hand,
+paired per repetition (median, min and max).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+
+from cli import main
+from datamodules import MNISTDataModule
+from datamodules.augment import random_affine
+from lightning_modules.classifier import Classifier
+
+ROOT = Path(__file__).resolve().parents[1]
+PRESETS = {"ANN": "mnist_ann", "CNN": "mnist_cnn", "LSTM": "mnist_lstm"}
+
+
+class WindowTimer(L.Callback):
+    """Seconds from the start of batch ``warmup`` to the start of batch ``warmup + steps``."""
+
+    def __init__(self, warmup: int, steps: int) -> None:
+        self.warmup, self.steps = warmup, steps
+        self.seconds: float | None = None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
+        if batch_idx == self.warmup:
+            self._start = time.perf_counter()
+        elif batch_idx == self.warmup + self.steps:
+            self.seconds = time.perf_counter() - self._start
+            trainer.should_stop = True
+
+
+def preset_datamodule(preset: str, data_dir: str, extra: list[str]) -> MNISTDataModule:
+    """The preset's data module, decoded once; both contenders then read its tensors."""
+    args = ["--config", str(ROOT / "configs" / f"{preset}.yaml"), "--data.data_dir", data_dir, *extra]
+    datamodule = main(args, run=False).datamodule
+    assert isinstance(datamodule, MNISTDataModule)
+    datamodule.setup("fit")
+    return datamodule
+
+
+def lightning_seconds(
+    preset: str, datamodule: MNISTDataModule, runs_dir: str, warmup: int, steps: int, extra: list[str]
+) -> float:
+    """The shipped path: the CLI's model, Trainer (logger, checkpoints, progress bar) and ``trainer.fit``."""
+    args = ["--config", str(ROOT / "configs" / f"{preset}.yaml"), "--runs_dir", runs_dir]
+    args += ["--trainer.max_epochs", "1", "--trainer.num_sanity_val_steps", "0", *extra]
+    cli = main(args, run=False)
+    timer = WindowTimer(warmup, steps)
+    cli.trainer.callbacks.append(timer)  # type: ignore[attr-defined]  # Trainer sets it at run time
+    with contextlib.redirect_stdout(io.StringIO()):  # the model summary; the progress bar still draws
+        cli.trainer.fit(cli.model, datamodule=datamodule)
+    assert timer.seconds is not None, "the epoch ended before the timed window did: lower --warmup/--steps"
+    return timer.seconds
+
+
+def hand_seconds(preset: str, datamodule: MNISTDataModule, warmup: int, steps: int, extra: list[str]) -> float:
+    """What one would write by hand: shuffle, gather a batch, normalise (and augment), step AdamW."""
+    cli = main(["--config", str(ROOT / "configs" / f"{preset}.yaml"), *extra], run=False)
+    model = cli.model
+    assert isinstance(model, Classifier)
+    net, hp = model.net, model.hparams
+    clip = cli.trainer.gradient_clip_val
+    optimizer = torch.optim.AdamW(net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+    images, labels = datamodule.sets["train"].tensors
+    mean, std, augment = datamodule.mean, datamodule.std, datamodule.hparams.augment
+    batch_size = datamodule.hparams.batch_size
+    order = torch.randperm(len(images))
+    net.train()
+    start = 0.0
+    for step in range(warmup + steps):
+        if step == warmup:
+            start = time.perf_counter()
+        index = order[step * batch_size : (step + 1) * batch_size]
+        x, y = images[index].float().div_(255), labels[index]
+        if augment:
+            x = random_affine(x)
+        x = x.sub_(mean).div_(std)
+        loss = F.cross_entropy(net(x), y, label_smoothing=hp.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), float(clip))
+        optimizer.step()
+    return time.perf_counter() - start
+
+
+@dataclass
+class Result:
+    lightning: list[float] = field(default_factory=list)  # images/s per repetition
+    hand: list[float] = field(default_factory=list)
+
+    def ratios(self) -> list[float]:
+        return [lit / hand for lit, hand in zip(self.lightning, self.hand, strict=True)]
+
+
+def run(models: list[str], data_dir: str, reps: int, warmup: int, steps: dict[str, int], extra: list[str]) -> dict:
+    torch.set_num_threads(2)
+    results = {name: Result() for name in models}
+    datamodules = {name: preset_datamodule(PRESETS[name], data_dir, extra) for name in models}
+    with tempfile.TemporaryDirectory() as runs_dir:
+        for rep in range(reps):
+            for name in models:
+                preset, n, datamodule = PRESETS[name], steps[name], datamodules[name]
+                images = n * datamodule.hparams.batch_size
+                contenders = ["lightning", "hand"] if rep % 2 == 0 else ["hand", "lightning"]
+                for who in contenders:
+                    torch.manual_seed(rep)
+                    if who == "lightning":
+                        seconds = lightning_seconds(preset, datamodule, runs_dir, warmup, n, extra)
+                        results[name].lightning.append(images / seconds)
+                    else:
+                        seconds = hand_seconds(preset, datamodule, warmup, n, extra)
+                        results[name].hand.append(images / seconds)
+                r = results[name]
+                print(f"rep {rep} {name}: lightning {r.lightning[-1]:.0f} img/s, hand {r.hand[-1]:.0f} img/s", flush=True)
+    return results
+
+
+def table(results: dict[str, Result]) -> str:
+    rows = [
+        "| model | hand-written img/s (median) | Lightning img/s (median) | ratio median | ratio min-max | reps |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, r in results.items():
+        ratios = r.ratios()
+        rows.append(
+            f"| {name} | {statistics.median(r.hand):,.0f} | {statistics.median(r.lightning):,.0f} | "
+            f"**{statistics.median(ratios):.3f}** | {min(ratios):.3f}-{max(ratios):.3f} | {len(ratios)} |"
+        )
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "datasets" / "mnist"))
+    parser.add_argument("--models", nargs="+", default=list(PRESETS), choices=list(PRESETS))
+    parser.add_argument("--reps", type=int, default=5, help="interleaved repetitions per model")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed steps before the window")
+    parser.add_argument("--steps", type=int, help="timed steps per repetition (default: 150 ANN, 40 CNN, 30 LSTM)")
+    parser.add_argument("extra", nargs="*", help="more cli.py options for both contenders, after --")
+    args = parser.parse_args()
+    default_steps = {"ANN": 150, "CNN": 40, "LSTM": 30}
+    steps = {name: args.steps or default_steps[name] for name in PRESETS}
+    print(table(run(args.models, args.data_dir, args.reps, args.warmup, steps, args.extra)))
