@@ -4,15 +4,16 @@
     .venv/bin/python -m benchmarks.overhead --models ANN --reps 3 --steps 50   # quicker look at one model
 
 For each model (the ANN, CNN and LSTM presets as shipped: TensorBoard logging, checkpoints, progress
-bar) and each repetition, both contenders train the same freshly initialised network on the same
-in-memory uint8 tensors (batch 128, AdamW, the preset's learning rate and gradient clipping, 2 torch
-threads). The order of the two alternates between repetitions so that a change in machine load hits
-both. Only the steady state is timed: ``--warmup`` steps first, then ``--steps`` steps, from the start
-of one batch to the start of the batch ``--steps`` later (data loading, step, logging and progress
-bar included; start-up, validation and the epoch-end checkpoint excluded).
+bar) and each repetition, both contenders train the same network architecture, freshly initialised, on
+the same in-memory uint8 tensors (batch 128, AdamW, the preset's learning rate and gradient clipping,
+2 torch threads). They are interleaved step by step (one hand-written step after each Lightning batch),
+so a change in machine load hits both alike. Only the steady state is timed: ``--warmup`` steps first,
+then ``--steps`` steps (Lightning: from the start of one batch to the start of the batch ``--steps``
+later, minus the hand-written steps in between: data loading, step, logging and progress bar included;
+start-up, validation and the epoch-end checkpoint excluded).
 
 Prints one markdown table: images/s of each (median over repetitions) and the ratio Lightning / hand,
-paired per repetition (median, min and max).
+per repetition (median, min and max).
 """
 
 from __future__ import annotations
@@ -39,19 +40,61 @@ ROOT = Path(__file__).resolve().parents[1]
 PRESETS = {"ANN": "mnist_ann", "CNN": "mnist_cnn", "LSTM": "mnist_lstm"}
 
 
-class WindowTimer(L.Callback):
-    """Seconds from the start of batch ``warmup`` to the start of batch ``warmup + steps``."""
+class HandLoop:
+    """What one would write by hand: shuffle, gather a batch, normalise (and augment), step AdamW."""
 
-    def __init__(self, warmup: int, steps: int) -> None:
-        self.warmup, self.steps = warmup, steps
-        self.seconds: float | None = None
+    def __init__(self, preset: str, datamodule: MNISTDataModule, extra: list[str]) -> None:
+        cli = main(["--config", str(ROOT / "configs" / f"{preset}.yaml"), *extra], run=False)
+        model = cli.model
+        assert isinstance(model, Classifier)
+        self.net, hp = model.net.train(), model.hparams
+        self.label_smoothing = hp.label_smoothing
+        self.clip = cli.trainer.gradient_clip_val
+        self.optimizer = torch.optim.AdamW(self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        self.images, self.labels = datamodule.sets["train"].tensors
+        self.mean, self.std, self.augment = datamodule.mean, datamodule.std, datamodule.hparams.augment
+        self.batch_size = datamodule.hparams.batch_size
+        self.order = torch.randperm(len(self.images))
+
+    def step(self, step: int) -> None:
+        index = self.order[step * self.batch_size : (step + 1) * self.batch_size]
+        x, y = self.images[index].float().div_(255), self.labels[index]
+        if self.augment:
+            x = random_affine(x)
+        x = x.sub_(self.mean).div_(self.std)
+        loss = F.cross_entropy(self.net(x), y, label_smoothing=self.label_smoothing)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.clip:
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), float(self.clip))
+        self.optimizer.step()
+
+
+class PairedTimer(L.Callback):
+    """Interleaves the two contenders step by step, so that a change in machine load hits both alike.
+
+    From the start of Lightning's batch ``warmup`` to the start of batch ``warmup + steps``, one hand-written
+    step runs (and is timed) after each Lightning batch; Lightning's time is the window minus those steps.
+    """
+
+    def __init__(self, hand: HandLoop, warmup: int, steps: int) -> None:
+        self.hand, self.warmup, self.steps = hand, warmup, steps
+        self.hand_seconds = 0.0
+        self.lightning_seconds: float | None = None
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
         if batch_idx == self.warmup:
             self._start = time.perf_counter()
         elif batch_idx == self.warmup + self.steps:
-            self.seconds = time.perf_counter() - self._start
+            self.lightning_seconds = time.perf_counter() - self._start - self.hand_seconds
             trainer.should_stop = True
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        if batch_idx < self.warmup + self.steps:  # the hand loop warms up alongside
+            start = time.perf_counter()
+            self.hand.step(batch_idx)
+            if batch_idx >= self.warmup:
+                self.hand_seconds += time.perf_counter() - start
 
 
 def preset_datamodule(preset: str, data_dir: str, extra: list[str]) -> MNISTDataModule:
@@ -63,50 +106,20 @@ def preset_datamodule(preset: str, data_dir: str, extra: list[str]) -> MNISTData
     return datamodule
 
 
-def lightning_seconds(
+def paired_seconds(
     preset: str, datamodule: MNISTDataModule, runs_dir: str, warmup: int, steps: int, extra: list[str]
-) -> float:
-    """The shipped path: the CLI's model, Trainer (logger, checkpoints, progress bar) and ``trainer.fit``."""
+) -> tuple[float, float]:
+    """(Lightning, hand) seconds for ``steps`` steps. Lightning is the shipped path: the CLI's model and
+    Trainer (TensorBoard logger, checkpoints, progress bar) and ``trainer.fit``."""
     args = ["--config", str(ROOT / "configs" / f"{preset}.yaml"), "--runs_dir", runs_dir]
     args += ["--trainer.max_epochs", "1", "--trainer.num_sanity_val_steps", "0", *extra]
     cli = main(args, run=False)
-    timer = WindowTimer(warmup, steps)
+    timer = PairedTimer(HandLoop(preset, datamodule, extra), warmup, steps)
     cli.trainer.callbacks.append(timer)  # type: ignore[attr-defined]  # Trainer sets it at run time
     with contextlib.redirect_stdout(io.StringIO()):  # the model summary; the progress bar still draws
         cli.trainer.fit(cli.model, datamodule=datamodule)
-    assert timer.seconds is not None, "the epoch ended before the timed window did: lower --warmup/--steps"
-    return timer.seconds
-
-
-def hand_seconds(preset: str, datamodule: MNISTDataModule, warmup: int, steps: int, extra: list[str]) -> float:
-    """What one would write by hand: shuffle, gather a batch, normalise (and augment), step AdamW."""
-    cli = main(["--config", str(ROOT / "configs" / f"{preset}.yaml"), *extra], run=False)
-    model = cli.model
-    assert isinstance(model, Classifier)
-    net, hp = model.net, model.hparams
-    clip = cli.trainer.gradient_clip_val
-    optimizer = torch.optim.AdamW(net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
-    images, labels = datamodule.sets["train"].tensors
-    mean, std, augment = datamodule.mean, datamodule.std, datamodule.hparams.augment
-    batch_size = datamodule.hparams.batch_size
-    order = torch.randperm(len(images))
-    net.train()
-    start = 0.0
-    for step in range(warmup + steps):
-        if step == warmup:
-            start = time.perf_counter()
-        index = order[step * batch_size : (step + 1) * batch_size]
-        x, y = images[index].float().div_(255), labels[index]
-        if augment:
-            x = random_affine(x)
-        x = x.sub_(mean).div_(std)
-        loss = F.cross_entropy(net(x), y, label_smoothing=hp.label_smoothing)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip:
-            torch.nn.utils.clip_grad_norm_(net.parameters(), float(clip))
-        optimizer.step()
-    return time.perf_counter() - start
+    assert timer.lightning_seconds is not None, "the epoch ended before the timed window did: lower --warmup/--steps"
+    return timer.lightning_seconds, timer.hand_seconds
 
 
 @dataclass
@@ -127,17 +140,14 @@ def run(models: list[str], data_dir: str, reps: int, warmup: int, steps: dict[st
             for name in models:
                 preset, n, datamodule = PRESETS[name], steps[name], datamodules[name]
                 images = n * datamodule.hparams.batch_size
-                contenders = ["lightning", "hand"] if rep % 2 == 0 else ["hand", "lightning"]
-                for who in contenders:
-                    torch.manual_seed(rep)
-                    if who == "lightning":
-                        seconds = lightning_seconds(preset, datamodule, runs_dir, warmup, n, extra)
-                        results[name].lightning.append(images / seconds)
-                    else:
-                        seconds = hand_seconds(preset, datamodule, warmup, n, extra)
-                        results[name].hand.append(images / seconds)
+                torch.manual_seed(rep)
+                lightning, hand = paired_seconds(preset, datamodule, runs_dir, warmup, n, extra)
+                results[name].lightning.append(images / lightning)
+                results[name].hand.append(images / hand)
                 r = results[name]
-                print(f"rep {rep} {name}: lightning {r.lightning[-1]:.0f} img/s, hand {r.hand[-1]:.0f} img/s", flush=True)
+                print(
+                    f"rep {rep} {name}: lightning {r.lightning[-1]:.0f} img/s, hand {r.hand[-1]:.0f} img/s", flush=True
+                )
     return results
 
 

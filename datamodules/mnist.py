@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
@@ -11,6 +12,7 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch.utils.data import DataLoader
 
 from datamodules.augment import random_affine
+from datamodules.device_data import DeviceBatchLoader, EpochOrder
 from datamodules.idx import read_idx
 from datamodules.mnist_files import (
     DATASETS,
@@ -46,6 +48,7 @@ class MNISTDataModule(L.LightningDataModule):
         split_seed: int = 0,
         augment: bool = False,
         download: bool = True,
+        on_device: bool | None = None,
     ) -> None:
         """
         Args:
@@ -57,6 +60,8 @@ class MNISTDataModule(L.LightningDataModule):
             split_seed: Seed of the train/validation split; fixed so every run validates on the same images.
             augment: Random small affine transforms (rotate, shift, scale) of training batches, on the device.
             download: Download the files with torchvision when they are not found.
+            on_device: Keep the whole uint8 data set on the training device and gather each batch there (no
+                per-batch host-to-device copy); ``null`` (the default): on when training on a GPU.
         """
         super().__init__()
         if dataset not in DATASETS:
@@ -67,6 +72,9 @@ class MNISTDataModule(L.LightningDataModule):
         self.data_dir = Path(data_dir)
         self.mean, self.std = DATASETS[dataset].mean, DATASETS[dataset].std
         self.sets: dict[str, TensorBatchDataset] = {}  # "train", "val", "test" once setup() has run
+        self._device_sets: dict[tuple[str, torch.device], tuple[torch.Tensor, ...]] = {}  # copies on the device
+        self._device_train_loader: DeviceBatchLoader | None = None
+        self._device_loader_state: dict[str, Any] | None = None  # from a checkpoint, for the next train loader
 
     def prepare_data(self) -> None:
         """Download the files if missing (runs once per node, before ``setup``)."""
@@ -120,7 +128,14 @@ class MNISTDataModule(L.LightningDataModule):
         """Training batch size per device: a data fact the CLI links into the model (for ``lr_scaling``)."""
         return self.hparams.batch_size
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> DataLoader | DeviceBatchLoader:
+        if self._data_on_device():
+            loader = self._device_loader("train", self.hparams.batch_size, shuffle=True)
+            if self._device_loader_state is not None:
+                loader.load_state_dict(self._device_loader_state)
+                self._device_loader_state = None
+            self._device_train_loader = loader
+            return loader
         # Under DDP Lightning swaps the RandomSampler for a DistributedSampler: one shard per process.
         return DataLoader(
             self._set("train"),
@@ -130,16 +145,56 @@ class MNISTDataModule(L.LightningDataModule):
             pin_memory=self._pin(),
         )
 
-    def val_dataloader(self) -> DataLoader:
-        return self._eval_loader(self._set("val"))
+    def val_dataloader(self) -> DataLoader | DeviceBatchLoader:
+        return self._eval_loader("val")
 
-    def test_dataloader(self) -> DataLoader:
-        return self._eval_loader(self._set("test"))
+    def test_dataloader(self) -> DataLoader | DeviceBatchLoader:
+        return self._eval_loader("test")
 
-    def predict_dataloader(self) -> DataLoader:
-        return self._eval_loader(self._set("test"))
+    def predict_dataloader(self) -> DataLoader | DeviceBatchLoader:
+        return self._eval_loader("test")
 
-    def _eval_loader(self, dataset: TensorBatchDataset) -> DataLoader:
+    def state_dict(self) -> dict[str, Any]:
+        """Where the device-resident training loader stands in its epoch, for a mid-epoch resume.
+
+        (Saved here rather than only through Lightning's loader-state hooks: a model whose
+        ``configure_optimizers`` asks for ``estimated_stepping_batches`` makes Lightning 2.6 build the
+        loader before it restores the checkpoint, and the loader's own state is then never loaded.)
+        """
+        loader = self._device_train_loader
+        return {"device_train_loader": loader.state_dict()} if loader is not None else {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = state_dict.get("device_train_loader")
+        if state is None:
+            return
+        if self._device_train_loader is not None:
+            self._device_train_loader.load_state_dict(state)
+        else:
+            self._device_loader_state = state
+
+    def _data_on_device(self) -> bool:
+        if self.hparams.on_device is not None:
+            return self.hparams.on_device
+        return self.trainer is not None and self.trainer.strategy.root_device.type == "cuda"
+
+    def _device_loader(self, name: str, batch_size: int, shuffle: bool) -> DeviceBatchLoader:
+        """The set copied once to the training device (47 MB for MNIST's uint8 images); batches gathered there."""
+        trainer = self.trainer
+        device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+        rank, world_size = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+        key = (name, device)
+        if key not in self._device_sets:
+            self._device_sets[key] = tuple(t.to(device) for t in self._set(name).tensors)
+        tensors = self._device_sets[key]
+        # Same seed on every process (seed_everything): one permutation, cut into disjoint shards.
+        order = EpochOrder(len(tensors[0]), shuffle, seed=torch.initial_seed(), rank=rank, world_size=world_size)
+        return DeviceBatchLoader(*tensors, batch_size=batch_size, order=order)
+
+    def _eval_loader(self, name: str) -> DataLoader | DeviceBatchLoader:
+        if self._data_on_device():
+            return self._device_loader(name, self.hparams.eval_batch_size, shuffle=False)
+        dataset = self._set(name)
         sampler = None
         if self.trainer is not None and self.trainer.world_size > 1:
             # Our own shards: Lightning's default would pad them with repeated images.

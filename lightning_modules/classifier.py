@@ -26,6 +26,8 @@ class Classifier(L.LightningModule):
     hparams: AttributeDict  # save_hyperparameters() fills an AttributeDict (Lightning declares a wider type)
 
     net: nn.Module
+    train_counts: torch.Tensor  # buffers registered in __init__
+    train_loss_sum: torch.Tensor
     checkpoint_metric = "val/acc"  # what the CLI's best checkpoint maximises
 
     def __init__(
@@ -102,7 +104,7 @@ class Classifier(L.LightningModule):
         self.train_counts[1] += len(targets)
         self.train_loss_sum += loss
         self._loss_steps += 1
-        every = self.trainer.log_every_n_steps
+        every = self.trainer.log_every_n_steps  # type: ignore[attr-defined]  # set by Lightning at run time
         if every and (self.global_step + 1) % every == 0:  # global_step counts the updates before this one
             self.log("train/loss", self.train_loss_sum / self._loss_steps, prog_bar=True, batch_size=len(targets))
             self.train_loss_sum.zero_()
@@ -114,7 +116,7 @@ class Classifier(L.LightningModule):
     def on_train_epoch_end(self) -> None:
         counts = self.train_counts
         if self.trainer.world_size > 1:
-            counts = self.all_gather(counts).sum(dim=0)  # (world, 2) -> (2,): every process's images
+            counts = cast(torch.Tensor, self.all_gather(counts)).sum(dim=0)  # (world, 2) -> (2,): every process's images
         self.log("train/acc", counts[0] / counts[1].clamp(min=1), prog_bar=True)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:

@@ -43,16 +43,16 @@ class CNN(ImageClassifier):
 
     def __init__(
         self,
-        channels: tuple[int, int, int] = (32, 64, 128),
-        hidden_sizes: tuple[int, int] = (256, 128),
+        channels: tuple[int, ...] = (32, 64, 128),
+        hidden_sizes: tuple[int, ...] = (256, 128),
         dropout: float = 0.3,
         channels_last: bool = False,
         **kwargs,
     ) -> None:
         """
         Args:
-            channels: Output channels of the three convolution blocks (3x3 conv, batch norm, ReLU, 2x2 max-pool).
-            hidden_sizes: Widths of the two hidden linear layers (the third linear layer outputs the logits).
+            channels: Output channels of each convolution block (3x3 conv, batch norm, ReLU, 2x2 max-pool).
+            hidden_sizes: Widths of the hidden linear layers (one more linear layer outputs the logits).
             dropout: Dropout after each hidden linear layer.
             channels_last: Keep weights and images in channels-last (NHWC) memory order, which tensor-core
                 convolutions on GPUs prefer; same results, different speed (BENCHMARKS.md).
