@@ -43,18 +43,18 @@ PRESETS = {"ANN": "mnist_ann", "CNN": "mnist_cnn", "LSTM": "mnist_lstm"}
 class HandLoop:
     """What one would write by hand: shuffle, gather a batch, normalise (and augment), step AdamW."""
 
-    def __init__(self, preset: str, datamodule: MNISTDataModule, extra: list[str]) -> None:
+    def __init__(self, preset: str, datamodule: MNISTDataModule, extra: list[str], device: torch.device) -> None:
         cli = main(["--config", str(ROOT / "configs" / f"{preset}.yaml"), *extra], run=False)
         model = cli.model
         assert isinstance(model, Classifier)
-        self.net, hp = model.net.train(), model.hparams
+        self.net, hp = model.net.to(device).train(), model.hparams
         self.label_smoothing = hp.label_smoothing
         self.clip = cli.trainer.gradient_clip_val
         self.optimizer = torch.optim.AdamW(self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
-        self.images, self.labels = datamodule.sets["train"].tensors
+        self.images, self.labels = (t.to(device) for t in datamodule.sets["train"].tensors)
         self.mean, self.std, self.augment = datamodule.mean, datamodule.std, datamodule.hparams.augment
         self.batch_size = datamodule.hparams.batch_size
-        self.order = torch.randperm(len(self.images))
+        self.order = torch.randperm(len(self.images), device=device)
 
     def step(self, step: int) -> None:
         index = self.order[step * self.batch_size : (step + 1) * self.batch_size]
@@ -83,6 +83,8 @@ class PairedTimer(L.Callback):
         self.lightning_seconds: float | None = None
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
+        if batch_idx in (self.warmup, self.warmup + self.steps) and pl_module.device.type == "cuda":
+            torch.cuda.synchronize()  # the GPU's queued work belongs to the steps before
         if batch_idx == self.warmup:
             self._start = time.perf_counter()
         elif batch_idx == self.warmup + self.steps:
@@ -91,8 +93,13 @@ class PairedTimer(L.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         if batch_idx < self.warmup + self.steps:  # the hand loop warms up alongside
+            cuda = pl_module.device.type == "cuda"
+            if cuda:
+                torch.cuda.synchronize()
             start = time.perf_counter()
             self.hand.step(batch_idx)
+            if cuda:
+                torch.cuda.synchronize()
             if batch_idx >= self.warmup:
                 self.hand_seconds += time.perf_counter() - start
 
@@ -114,7 +121,7 @@ def paired_seconds(
     args = ["--config", str(ROOT / "configs" / f"{preset}.yaml"), "--runs_dir", runs_dir]
     args += ["--trainer.max_epochs", "1", "--trainer.num_sanity_val_steps", "0", *extra]
     cli = main(args, run=False)
-    timer = PairedTimer(HandLoop(preset, datamodule, extra), warmup, steps)
+    timer = PairedTimer(HandLoop(preset, datamodule, extra, cli.trainer.strategy.root_device), warmup, steps)
     cli.trainer.callbacks.append(timer)  # type: ignore[attr-defined]  # Trainer sets it at run time
     with contextlib.redirect_stdout(io.StringIO()):  # the model summary; the progress bar still draws
         cli.trainer.fit(cli.model, datamodule=datamodule)

@@ -109,7 +109,8 @@ def test_eval_shards_are_disjoint_cover_all_and_are_not_padded(mnist_dir, world_
     dm = prepared(mnist_dir, val_size=60)
     shards = []
     for rank in range(world_size):
-        dm.trainer = SimpleNamespace(world_size=world_size, global_rank=rank)
+        cpu = SimpleNamespace(root_device=torch.device("cpu"))  # the host-side loaders (no on-device data)
+        dm.trainer = SimpleNamespace(world_size=world_size, global_rank=rank, strategy=cpu)
         loader = dm.test_dataloader()
         assert isinstance(loader.sampler, ShardSampler)
         shards.append(list(loader.sampler))
