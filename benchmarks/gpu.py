@@ -90,7 +90,7 @@ def images_per_s(preset: str, data_dir: str, runs_dir: str, warmup: int, steps: 
     with contextlib.redirect_stdout(io.StringIO()):
         cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     assert timer.seconds is not None, "the epoch ended before the timed window did: lower --warmup/--steps"
-    batch_size = cli.datamodule.hparams.batch_size  # type: ignore[union-attr]
+    batch_size = cli.datamodule.hparams.batch_size
     return steps * batch_size / timer.seconds
 
 
