@@ -1,5 +1,6 @@
 """The DQN agent as a whole: environment loop, training through Lightning, checkpoints, resume through the CLI."""
 
+import csv
 from pathlib import Path
 
 import gymnasium as gym
@@ -80,14 +81,14 @@ class FixedAction(nn.Module):
 # ---- environment loop -------------------------------------------------------------------------------------
 
 
-def run_fixed_policy(action: int, steps: int = 20) -> tuple[EnvLoop, Batch]:
-    buffer = ReplayBuffer(capacity=100, obs_dim=Corridor.LENGTH)
-    loop = EnvLoop(gym.make(CORRIDOR), buffer, n_steps=1, gamma=0.9)
+def run_fixed_policy(action: int, steps: int = 20, num_envs: int = 1, n_steps: int = 1) -> tuple[EnvLoop, Batch]:
+    buffer = ReplayBuffer(capacity=1000, obs_dim=Corridor.LENGTH)
+    loop = EnvLoop(lambda: gym.make(CORRIDOR), num_envs, buffer, n_steps=n_steps, gamma=0.9)
     loop.reset(seed=0)
     for _ in range(steps):
         loop.step(FixedAction(action), epsilon=0.0)
-    assert len(buffer) == loop.env_steps == steps
-    return loop, buffer.latest(steps)
+    assert loop.env_steps == steps * num_envs
+    return loop, buffer.latest(len(buffer))
 
 
 def test_env_loop_marks_reaching_the_goal_as_terminated():
@@ -95,13 +96,42 @@ def test_env_loop_marks_reaching_the_goal_as_terminated():
     goal = torch.arange(20) % 4 == 3
     assert torch.equal(stored.terminated, goal) and torch.equal(stored.rewards, goal.float())
     assert (stored.next_observations[goal].argmax(dim=1) == 4).all()  # the goal cell, not the next start
-    assert (loop.episodes, loop.finished_returns) == (5, [1.0] * 5)
+    assert (loop.episodes, loop.finished) == (5, [(1.0, 4)] * 5)
 
 
 def test_env_loop_does_not_mark_a_time_limit_as_terminated():
     loop, stored = run_fixed_policy(action=0)  # left: stuck at the wall, truncated every 8 steps
     assert not stored.terminated.any()
-    assert (loop.episodes, loop.finished_returns, loop.episode_length) == (2, [0.0, 0.0], 4)
+    assert (loop.episodes, loop.finished, loop.episode_lengths.tolist()) == (2, [(0.0, 8)] * 2, [4])
+
+
+def cells(observations: torch.Tensor) -> list[int]:
+    return observations.argmax(dim=1).tolist()  # one-hot (B, 5) -> (B,) corridor cells
+
+
+def test_vector_env_autoreset_keeps_episodes_apart_in_nstep_returns():
+    """3 copies, 3-step returns, always right: the goal (cell 4) every 4 steps. Autoreset hands over the next
+    episode's start in the same step; no stored transition may start at the goal or bootstrap from a reset."""
+    loop, stored = run_fixed_policy(action=1, steps=8, num_envs=3, n_steps=3)
+    assert len(stored.rewards) == 8 * 3 and loop.episodes == 2 * 3
+    rows = sorted(
+        zip(cells(stored.observations), stored.rewards.tolist(), cells(stored.next_observations),
+            stored.terminated.tolist(), stored.steps.tolist(), strict=True)
+    )  # fmt: skip
+    per_episode = [
+        (0, 0.0, 3, False, 3),  # three steps of no reward, then bootstrap from cell 3
+        (1, pytest.approx(0.81), 4, True, 3),  # reaches the goal on its third step
+        (2, pytest.approx(0.9), 4, True, 2),  # flushed at the end of the episode: 2 steps
+        (3, 1.0, 4, True, 1),  # 1 step
+    ]
+    assert rows == sorted(per_episode * 6, key=lambda row: row[0])
+
+
+def test_vector_env_truncation_flushes_without_terminating():
+    loop, stored = run_fixed_policy(action=0, steps=8, num_envs=2, n_steps=3)  # stuck at the wall: time limit
+    assert loop.episodes == 2 and not stored.terminated.any()
+    assert sorted(stored.steps.tolist()) == [1, 1, 2, 2] + [3] * 12  # flushed at the cut, bootstrapped later
+    assert set(cells(stored.next_observations)) == {0}  # the cut-off state, not a fresh start (both cell 0 here)
 
 
 def test_play_episodes_plays_fixed_seed_episodes_in_lockstep():
@@ -134,9 +164,10 @@ def test_experience_stream_feeds_the_training_loop():
     assert agent.epsilon == pytest.approx(agent.epsilon_at(agent.env_loop.env_steps - 1))
 
 
-def test_dqn_learns_the_corridor_and_stops_when_solved():
+@pytest.mark.parametrize("num_envs", [1, 4])
+def test_dqn_learns_the_corridor_and_stops_when_solved(num_envs):
     L.seed_everything(0)
-    agent = DQN(**CORRIDOR_AGENT, stop_when_solved=True)
+    agent = DQN(**CORRIDOR_AGENT, stop_when_solved=True, num_envs=num_envs)
     fit = quiet_trainer(max_epochs=20)
     fit.fit(agent)
     assert agent.solved_at is not None and fit.current_epoch < 20  # stopped early
@@ -158,7 +189,7 @@ def test_without_replay_each_batch_is_the_newest_transition():
     agent.setup("fit")
     agent.collect()  # the first call also runs the (one-step) warm-up
     for _ in range(12):
-        observation = agent.env_loop.observation.copy()
+        observation = agent.env_loop.observations[0].copy()
         agent.collect()
         batch = agent.draw()
         assert batch.observations.shape == (1, Corridor.LENGTH)
@@ -185,7 +216,7 @@ def test_checkpoint_round_trip_keeps_buffer_counters_and_environment(tmp_path):
     agent = DQN(**options)
     fit = quiet_trainer(max_epochs=1, limit_val_batches=0)
     fit.fit(agent)
-    while not agent.env_loop.accumulator.pending:  # leave an episode and the n-step accumulator mid-way
+    while not agent.env_loop.accumulators[0].pending:  # leave an episode and the n-step accumulator mid-way
         agent.env_loop.step(agent.q_net, epsilon=0.5)
     fit.save_checkpoint(tmp_path / "agent.ckpt")
 
@@ -196,10 +227,10 @@ def test_checkpoint_round_trip_keeps_buffer_counters_and_environment(tmp_path):
     for name in Batch._fields:
         assert torch.equal(getattr(restored.buffer.storage, name), getattr(agent.buffer.storage, name)), name
     assert (restored.buffer.position, restored.buffer.size) == (agent.buffer.position, agent.buffer.size)
-    for attribute in ("env_steps", "episodes", "episode_return", "episode_length"):
-        assert getattr(restored.env_loop, attribute) == getattr(agent.env_loop, attribute), attribute
+    for attribute in ("env_steps", "episodes", "episode_returns", "episode_lengths"):
+        assert np.array_equal(getattr(restored.env_loop, attribute), getattr(agent.env_loop, attribute)), attribute
     assert restored.epsilon == agent.epsilon
-    assert np.array_equal(restored.env_loop.observation, agent.env_loop.observation)
+    assert np.array_equal(restored.env_loop.observations, agent.env_loop.observations)
     assert torch.equal(restored.target_net.trunk[0].weight, agent.target_net.trunk[0].weight)
     # the same future: environment, n-step accumulator and exploration RNG continue identically
     for _ in range(30):
@@ -216,18 +247,20 @@ def cartpole_args(runs_dir: Path, *extra: str) -> list[str]:
     return cli_args("fit", "cartpole_dqn", runs_dir, *SHORT, *extra)
 
 
-def test_resumed_run_continues_exactly_where_it_stopped(tmp_path):
+@pytest.mark.parametrize("num_envs", ["1", "3"])
+def test_resumed_run_continues_exactly_where_it_stopped(tmp_path, num_envs):
     """1 epoch + resume for 1 more ends exactly like 2 epochs in one go: counters, epsilon, buffer, weights."""
-    straight = main(cartpole_args(tmp_path / "straight", "--trainer.max_epochs", "2")).model
+    envs = ["--model.num_envs", num_envs]
+    straight = main(cartpole_args(tmp_path / "straight", "--trainer.max_epochs", "2", *envs)).model
 
     runs = tmp_path / "resumed"
-    first = main(cartpole_args(runs, "--trainer.max_epochs", "1")).model
+    first = main(cartpole_args(runs, "--trainer.max_epochs", "1", *envs)).model
     checkpoints = runs / "cartpole_dqn" / "checkpoints"
     saved = torch.load(checkpoints / "last.ckpt", weights_only=True)
     assert saved[AGENT_STATE_KEY]["env_loop"]["env_steps"] == first.env_loop.env_steps
     assert saved["global_step"] == 25
 
-    resumed = main(cartpole_args(runs, "--trainer.max_epochs", "2", "--ckpt_path", "last")).model
+    resumed = main(cartpole_args(runs, "--trainer.max_epochs", "2", "--ckpt_path", "last", *envs)).model
     assert resumed.global_step == straight.global_step == 50
     assert resumed.env_loop.env_steps == straight.env_loop.env_steps > first.env_loop.env_steps
     assert resumed.env_loop.episodes == straight.env_loop.episodes
@@ -268,3 +301,21 @@ def test_play_drives_a_dqn_checkpoint(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert f"Episode return: {episode_return:g}" in printed
     assert "step 1: action" in printed and "observation: [" in printed
+
+
+def test_curves_use_environment_steps_on_the_x_axis(tmp_path):
+    from lightning.pytorch.loggers import CSVLogger
+
+    L.seed_everything(0)
+    agent = DQN(**{**CORRIDOR_AGENT, "num_envs": 2, "train_freq": 2})
+    trainer = quiet_trainer(max_epochs=2, logger=CSVLogger(tmp_path), log_every_n_steps=10)
+    trainer.fit(agent)
+    rows = list(csv.DictReader((Path(trainer.log_dir) / "metrics.csv").read_text().splitlines()))
+    loss_steps = [int(row["step"]) for row in rows if row["train/loss"]]
+    # one update per 2 environment steps after a 50-step warm-up, logged at updates 10, 20, ...; Lightning fetches
+    # one batch ahead, so the agent has already acted for the next update, except at the end of an epoch (100)
+    expected = [50 + 2 * (update + (1 if update % 100 else 0)) for update in range(10, 201, 10)]
+    assert loss_steps == expected
+    assert any(row["train/episode_length"] for row in rows) and any(row["val/mean_return"] for row in rows)
+    val_steps = [int(row["step"]) for row in rows if row["val/mean_return"]]
+    assert val_steps == [50 + 2 * 100, 50 + 2 * 200]  # after each epoch of 100 updates

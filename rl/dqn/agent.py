@@ -54,6 +54,7 @@ class DQN(L.LightningModule):
         buffer_size: int = 50_000,
         learning_starts: int = 1_000,
         train_freq: int = 4,
+        num_envs: int = 1,
         steps_per_epoch: int = 250,
         target_network: bool = True,
         target_update_interval: int = 100,
@@ -84,7 +85,9 @@ class DQN(L.LightningModule):
                 transitions. ``false``: learn from the newest ``batch_size`` transitions only (online Q-learning).
             buffer_size: Capacity of the replay buffer (oldest transitions are overwritten).
             learning_starts: Transitions collected with uniformly random actions before the first update.
-            train_freq: Environment steps per training step (gradient step).
+            train_freq: Environment steps (summed over the ``num_envs`` copies) per training step (gradient step).
+            num_envs: Copies of the environment stepped together (gymnasium's ``SyncVectorEnv``), with one network
+                call choosing all their actions. Updates per environment step stay ``1 / train_freq``.
             steps_per_epoch: Training steps per epoch; evaluation and checkpoints come after each epoch, i.e.
                 every ``steps_per_epoch * train_freq`` environment steps (the first epoch also holds the warm-up).
             target_network: Compute TD targets with a slowly updated copy of the Q-network. ``false``: with the
@@ -112,17 +115,18 @@ class DQN(L.LightningModule):
         super().__init__()
         # Every argument is a primitive, so checkpoints load with torch.load(weights_only=True).
         self.save_hyperparameters()
-        self.env = build_env(env_id, frame_skip, frame_stack)
-        obs_dim = math.prod(self.env.observation_space.shape or ())
-        num_actions = discrete_actions(self.env)
+        probe = self.make_env()  # what the agent sees: sizes and the spec
+        obs_dim = math.prod(probe.observation_space.shape or ())
+        num_actions = discrete_actions(probe)
         self.q_net = QNetwork(obs_dim, num_actions, hidden_sizes, dueling)
         self.target_net = copy.deepcopy(self.q_net).requires_grad_(False) if target_network else None
         # Without replay the buffer only needs to hold one batch: the newest transitions.
         self.buffer = ReplayBuffer(buffer_size if replay else batch_size, obs_dim)
         self.warmup = max(1, min(learning_starts, self.buffer.capacity))
-        self.env_loop = EnvLoop(self.env, self.buffer, n_steps, gamma)
+        self.env_loop = EnvLoop(self.make_env, num_envs, self.buffer, n_steps, gamma)
+        self._steps_owed = 0  # environment steps the acting side owes the updates done so far (see collect)
         self.epsilon = 1.0  # exploration rate of the latest environment step
-        self.solve_threshold: float | None = self.env.spec.reward_threshold if self.env.spec else None
+        self.solve_threshold: float | None = probe.spec.reward_threshold if probe.spec else None
         self.solved_at: int | None = None  # environment steps at the first evaluation that solved the task
         self.example_input_array = torch.zeros(1, obs_dim)
         self._eval_envs: list[gym.Env] = []
@@ -153,7 +157,7 @@ class DQN(L.LightningModule):
         if self.hparams.num_threads is not None:
             self._threads_before = torch.get_num_threads()
             torch.set_num_threads(self.hparams.num_threads)
-        if stage == "fit" and self.env_loop.observation is None:
+        if stage == "fit" and self.env_loop.observations is None:
             # Seeded by seed_everything; resuming from a checkpoint then overwrites this state.
             self.env_loop.reset(seed=training_seed(np.random.default_rng(torch.initial_seed())))
 
@@ -168,13 +172,20 @@ class DQN(L.LightningModule):
         return linear_schedule(env_steps, hp.epsilon_start, hp.epsilon_end, hp.epsilon_decay_steps)
 
     def collect(self) -> None:
-        """``train_freq`` epsilon-greedy environment steps, preceded by the random warm-up while it lasts."""
+        """``train_freq`` epsilon-greedy environment steps per training step, preceded by the random warm-up.
+
+        One vector step moves ``num_envs`` environments at once, so with more copies than ``train_freq`` a vector
+        step runs only every few training steps: the debt in ``_steps_owed`` keeps the ratio of updates to
+        environment steps at ``1 / train_freq`` whatever ``num_envs`` is.
+        """
         loop = self.env_loop
         while len(self.buffer) < self.warmup:
             loop.step(self.q_net, epsilon=1.0)
-        for _ in range(self.hparams.train_freq):
+        self._steps_owed += self.hparams.train_freq
+        while self._steps_owed > 0:
             self.epsilon = self.epsilon_at(loop.env_steps)
             loop.step(self.q_net, self.epsilon)
+            self._steps_owed -= loop.num_envs
 
     def draw(self) -> Batch:
         if self.hparams.replay:
@@ -216,10 +227,18 @@ class DQN(L.LightningModule):
         # The DQN paper's health check: the mean of max_a Q(s, a) should level off near the true values
         # (about 1 / (1 - gamma) for CartPole's +1 per step); steady growth without bound means divergence.
         self.log("train/max_q", q_values.max(dim=1).values.mean(), batch_size=batch_size)
-        finished = self.env_loop.finished_returns
-        if finished:  # mean return of the episodes that ended since the last log
-            self.log("train/episode_return", sum(finished) / len(finished), prog_bar=True, batch_size=batch_size)
+        finished = self.env_loop.finished
+        if finished:  # the episodes that ended since the last log
+            returns, lengths = zip(*finished, strict=True)
+            self.log("train/episode_return", sum(returns) / len(returns), prog_bar=True, batch_size=batch_size)
+            self.log("train/episode_length", sum(lengths) / len(lengths), batch_size=batch_size)
             finished.clear()
+        self._log_env_steps()
+
+    def _log_env_steps(self) -> None:
+        """Lightning uses a logged ``step`` as the x-axis of everything logged with it: environment steps, so
+        curves of runs with different ``train_freq`` or ``num_envs`` line up on the experience they needed."""
+        self.log("step", float(self.env_loop.env_steps))
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None) -> None:
         if self.hparams.max_grad_norm is not None:
@@ -246,6 +265,7 @@ class DQN(L.LightningModule):
         self.log("train/episodes", float(self.env_loop.episodes))
         self.log("train/epsilon", self.epsilon)
         self.log("train/env_steps_per_s", (steps - start_steps) / max(time.perf_counter() - start_time, 1e-9))
+        self._log_env_steps()
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         # fused: one kernel for the whole update; for tiny networks per-tensor overhead dominates the step.
@@ -282,6 +302,7 @@ class DQN(L.LightningModule):
     def on_validation_epoch_end(self) -> None:
         mean_return = self._log_evaluation("val")
         self.log("val/env_steps", float(self.env_loop.env_steps))
+        self._log_env_steps()
         if self.trainer.sanity_checking or self.trainer.state.fn != "fit":
             return
         if self.solved_at is None and self.solve_threshold is not None and mean_return >= self.solve_threshold:
@@ -302,7 +323,8 @@ class DQN(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[AGENT_STATE_KEY] = {
             "buffer": self.buffer.state_dict(),
-            "env_loop": self.env_loop.state_dict() if self.env_loop.observation is not None else None,
+            "env_loop": self.env_loop.state_dict() if self.env_loop.observations is not None else None,
+            "steps_owed": self._steps_owed,
             "epsilon": self.epsilon,
             "solved_at": self.solved_at,
             "torch_rng": torch.get_rng_state(),  # replay sampling
@@ -313,6 +335,7 @@ class DQN(L.LightningModule):
         self.buffer.load_state_dict(state["buffer"])
         if state["env_loop"] is not None:
             self.env_loop.load_state_dict(state["env_loop"])
+        self._steps_owed = state["steps_owed"]
         self.epsilon = state["epsilon"]
         self.solved_at = state["solved_at"]
         torch.set_rng_state(state["torch_rng"])

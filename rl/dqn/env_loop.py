@@ -1,98 +1,125 @@
-"""The environment side of DQN: epsilon-greedy acting that fills the replay buffer, and greedy evaluation."""
+"""The environment side of DQN: epsilon-greedy acting in N environments at once, filling the replay buffer."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
+from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from torch import nn
 
-from rl.checkpointing import env_state, generator_state, load_env_state
+from rl.checkpointing import env_state, generator_from_state, generator_state, load_env_state
 from rl.dqn.nstep import NStepAccumulator
 from rl.dqn.replay import ReplayBuffer
 from rl.wrappers import discrete_actions
 
 
 class EnvLoop:
-    """Acts epsilon-greedily in one environment and stores what happens in the replay buffer.
+    """Acts epsilon-greedily in ``num_envs`` copies of the environment (gymnasium's ``SyncVectorEnv``) and stores
+    what happens in the replay buffer. One :meth:`step` = one action in every copy, chosen with one network call.
 
-    It owns the interaction state a faithful resume needs: the current observation, the running episode's
-    return and length, the step/episode counters, the n-step accumulator, the exploration RNG and the
-    environment's own state (see :meth:`state_dict`).
+    Autoreset: the vector env runs in ``SAME_STEP`` mode, so the step that ends an episode already returns the
+    next episode's first observation, and the real last observation comes in ``info["final_obs"]``. Transitions
+    use the real one (a terminal state, or the state a truncation cut off, which is bootstrapped from), and each
+    copy has its own n-step accumulator, flushed when its episode ends: no transition spans two episodes.
+
+    It owns the interaction state a faithful resume needs: the current observations, the running episodes'
+    returns and lengths, the step/episode counters, the n-step accumulators, the exploration RNG and every
+    environment copy's own state (see :meth:`state_dict`).
     """
 
-    def __init__(self, env: gym.Env, buffer: ReplayBuffer, n_steps: int, gamma: float) -> None:
-        self.env = env
+    def __init__(
+        self, make_env: Callable[[], gym.Env], num_envs: int, buffer: ReplayBuffer, n_steps: int, gamma: float
+    ) -> None:
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be at least 1, got {num_envs}")
+        self.envs = SyncVectorEnv([make_env] * num_envs, autoreset_mode=AutoresetMode.SAME_STEP)
+        self.num_envs = num_envs
         self.buffer = buffer
-        self.num_actions = discrete_actions(env)
-        self.accumulator = NStepAccumulator(n_steps, gamma, buffer.obs_dim)
+        self.num_actions = discrete_actions(self.envs.envs[0])
+        self.accumulators = [NStepAccumulator(n_steps, gamma, buffer.obs_dim) for _ in range(num_envs)]
         self.rng = np.random.default_rng()  # replaced by a seeded one in reset()
-        self.observation: np.ndarray | None = None
-        self.episode_return = 0.0
-        self.episode_length = 0
-        self.env_steps = 0
+        self.observations: np.ndarray | None = None  # (N, obs_dim)
+        self.episode_returns = np.zeros(num_envs)
+        self.episode_lengths = np.zeros(num_envs, dtype=np.int64)
+        self.env_steps = 0  # summed over the copies
         self.episodes = 0
-        self.finished_returns: list[float] = []  # returns of episodes ended since the caller last drained it
+        self.finished: list[tuple[float, int]] = []  # (return, length) of episodes ended since last drained
 
     def reset(self, seed: int) -> None:
-        """Seeds exploration and the environment, and starts the first episode."""
+        """Seeds exploration and the environments (copy i with ``seed + i``), and starts their first episodes."""
         self.rng = np.random.default_rng(seed)
-        self.observation, _ = self.env.reset(seed=seed)
-        self.accumulator.clear()
-        self.episode_return, self.episode_length = 0.0, 0
+        self.observations, _ = self.envs.reset(seed=seed)
+        for accumulator in self.accumulators:
+            accumulator.clear()
+        self.episode_returns[:] = 0.0
+        self.episode_lengths[:] = 0
 
     def step(self, q_network: nn.Module, epsilon: float) -> None:
-        """One environment step: a random action with probability ``epsilon``, else the greedy one."""
-        if self.observation is None:
+        """One action per copy: uniformly random with probability ``epsilon``, else the greedy one."""
+        if self.observations is None:
             raise RuntimeError("call reset(seed) before step()")
-        if self.rng.random() < epsilon:
-            action = int(self.rng.integers(self.num_actions))
-        else:
-            action = self.greedy_action(q_network)
-        next_observation, reward, terminated, truncated, _ = self.env.step(action)
-        reward = float(reward)
-        released = self.accumulator.push(self.observation, action, reward, next_observation, terminated, truncated)
-        for transition in released:
-            self.buffer.add(*transition)
-        self.env_steps += 1
-        self.episode_return += reward
-        self.episode_length += 1
-        if terminated or truncated:
-            self.finished_returns.append(self.episode_return)
-            self.episodes += 1
-            self.episode_return, self.episode_length = 0.0, 0
-            next_observation, _ = self.env.reset()  # unseeded: continues the generator seeded in reset()
-        self.observation = next_observation
+        explore = self.rng.random(self.num_envs) < epsilon  # (N,)
+        actions = np.zeros(self.num_envs, dtype=np.int64)
+        if not explore.all():  # the warm-up (epsilon 1) needs no network call
+            actions = self.greedy_actions(q_network)
+        actions[explore] = self.rng.integers(self.num_actions, size=int(explore.sum()))
+        next_observations, rewards, terminated, truncated, info = self.envs.step(actions)
+        for i in range(self.num_envs):
+            ended = bool(terminated[i] or truncated[i])
+            # On the last step of an episode next_observations[i] is already the next episode's first one.
+            last = info["final_obs"][i] if ended else next_observations[i]
+            reward = float(rewards[i])
+            transitions = self.accumulators[i].push(
+                self.observations[i], int(actions[i]), reward, last, bool(terminated[i]), bool(truncated[i])
+            )
+            for transition in transitions:
+                self.buffer.add(*transition)
+            self.episode_returns[i] += reward
+            self.episode_lengths[i] += 1
+            if ended:
+                self.finished.append((float(self.episode_returns[i]), int(self.episode_lengths[i])))
+                self.episodes += 1
+                self.episode_returns[i], self.episode_lengths[i] = 0.0, 0
+        self.env_steps += self.num_envs
+        self.observations = next_observations
 
     @torch.no_grad()
-    def greedy_action(self, q_network: nn.Module) -> int:
+    def greedy_actions(self, q_network: nn.Module) -> np.ndarray:
         device = next(q_network.parameters()).device
-        observation = torch.from_numpy(self.observation).to(device).unsqueeze(0)  # (obs_dim,) -> (1, obs_dim)
-        return int(q_network(observation).argmax())  # one sync per step: the environment needs a Python int
+        observations = torch.as_tensor(self.observations, device=device)  # (N, obs_dim)
+        return q_network(observations).argmax(dim=1).cpu().numpy()  # (N, A) -> (N,); one sync per vector step
 
-    def state_dict(self) -> dict:
-        if self.observation is None:
+    def state_dict(self) -> dict[str, Any]:
+        if self.observations is None:
             raise RuntimeError("nothing to save before reset()")
         return {
-            "observation": torch.from_numpy(self.observation.copy()),
-            "episode_return": self.episode_return,
-            "episode_length": self.episode_length,
+            "observations": torch.from_numpy(self.observations.copy()),
+            "episode_returns": torch.from_numpy(self.episode_returns.copy()),
+            "episode_lengths": torch.from_numpy(self.episode_lengths.copy()),
             "env_steps": self.env_steps,
             "episodes": self.episodes,
-            "n_step": self.accumulator.state_dict(),
+            "n_step": [accumulator.state_dict() for accumulator in self.accumulators],
             "rng": generator_state(self.rng),
-            "env": env_state(self.env),
+            "envs": [env_state(env) for env in self.envs.envs],
         }
 
-    def load_state_dict(self, state: dict) -> None:
-        if self.observation is None:
-            self.env.reset()  # the wrappers refuse to step an environment that was never reset
-        self.observation = state["observation"].numpy().copy()
-        self.episode_return = state["episode_return"]
-        self.episode_length = state["episode_length"]
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if len(state["envs"]) != self.num_envs:
+            raise ValueError(f"the checkpoint holds {len(state['envs'])} environments, this run {self.num_envs}")
+        if self.observations is None:
+            self.envs.reset()  # the wrappers refuse to step an environment that was never reset
+        self.observations = state["observations"].numpy().copy()
+        self.episode_returns = state["episode_returns"].numpy().copy()
+        self.episode_lengths = state["episode_lengths"].numpy().copy()
         self.env_steps = state["env_steps"]
         self.episodes = state["episodes"]
-        self.accumulator.load_state_dict(state["n_step"])
-        self.rng.bit_generator.state = state["rng"]
-        load_env_state(self.env, state["env"])
-        self.finished_returns.clear()
+        for accumulator, saved in zip(self.accumulators, state["n_step"], strict=True):
+            accumulator.load_state_dict(saved)
+        self.rng = generator_from_state(state["rng"])
+        for env, saved in zip(self.envs.envs, state["envs"], strict=True):
+            load_env_state(env, saved)
+        self.finished.clear()
