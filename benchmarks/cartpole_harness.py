@@ -80,7 +80,7 @@ def train_dqn(config_args: list[str], seed: int) -> dict[str, Any]:
         "solved_at": agent.solved_at,  # agent steps
         "frames": None if agent.solved_at is None else agent.solved_at * frame_skip,
         "seconds": clock.solved_seconds,  # training seconds to the first solving evaluation
-        "env_steps": agent.env_loop.env_steps,  # agent steps when training stopped
+        "env_steps": agent.env_steps,  # agent steps (all processes) when training stopped
         "train_seconds": clock.training,  # training seconds until training stopped
         "fit_wall_seconds": wall,
         "curve": clock.curve,

@@ -73,7 +73,7 @@ def sb3_trial(seed: int) -> dict:
             self.curve.append(round(mean, 1))
             if mean >= 475:
                 self.solved_at, self.seconds = self.num_timesteps, now - self.start - self.evaluating
-                return False  # stop, like our stop_when_solved
+                return False  # stop, like our stop_return at the solving threshold
             return True
 
     clock = SolveClock()

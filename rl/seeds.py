@@ -19,6 +19,10 @@ def evaluation_seeds(first_seed: int, episodes: int) -> list[int]:
     return list(range(first_seed, first_seed + episodes))
 
 
-def training_seed(rng: np.random.Generator) -> int:
-    """The seed of the training environment's first reset, drawn from the agent's own generator."""
-    return int(rng.integers(2**31))
+def training_seed(rng: np.random.Generator, rank: int = 0) -> int:
+    """The seed of the training environment's first reset, drawn from the agent's own generator.
+
+    Process ``rank`` of a multi-process run takes the ``rank``-th draw, so every process starts from its own
+    states, and process 0 from the same ones as a single-process run.
+    """
+    return int(rng.integers(2**31, size=rank + 1)[-1])

@@ -16,55 +16,8 @@ from rl.dqn import DQN
 from rl.dqn.env_loop import EnvLoop
 from rl.dqn.replay import Batch, ReplayBuffer
 from rl.evaluation import greedy_policy, play_episodes
+from tests.corridor_env import CORRIDOR, CORRIDOR_AGENT, Corridor
 from tests.helpers import cli_args, preset, quiet_trainer
-
-
-class Corridor(gym.Env):
-    """Cells 0..4, start in 0; action 1 steps right, 0 left (the walls stop the agent).
-
-    Reaching cell 4 pays 1 and terminates; the time limit below truncates after 8 steps. Observations are
-    one-hot cells. Optimal greedy return 1.0 needs four right steps in a row, so solving it means learning.
-    """
-
-    LENGTH = 5
-
-    def __init__(self) -> None:
-        self.observation_space = gym.spaces.Box(0.0, 1.0, (self.LENGTH,), np.float32)
-        self.action_space = gym.spaces.Discrete(2)
-        self.state = np.zeros(1, dtype=np.int64)  # the cell, as an array: the classic-control convention
-
-    def _observation(self) -> np.ndarray:
-        return np.eye(self.LENGTH, dtype=np.float32)[self.state[0]]
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        self.state = np.zeros(1, dtype=np.int64)
-        return self._observation(), {}
-
-    def step(self, action):
-        self.state = np.clip(self.state + (1 if action == 1 else -1), 0, self.LENGTH - 1)
-        terminated = bool(self.state[0] == self.LENGTH - 1)
-        return self._observation(), float(terminated), terminated, False, {}
-
-
-CORRIDOR = "DQNTestCorridor-v0"
-if CORRIDOR not in gym.registry:
-    gym.register(CORRIDOR, entry_point=Corridor, max_episode_steps=8, reward_threshold=1.0)
-
-# Small and fast: a solved corridor within a few hundred updates.
-CORRIDOR_AGENT = dict(
-    env_id=CORRIDOR,
-    hidden_sizes=(32,),
-    lr=0.01,
-    gamma=0.9,
-    batch_size=32,
-    learning_starts=50,
-    steps_per_epoch=100,
-    target_update_interval=20,
-    epsilon_decay_steps=400,
-    val_episodes=3,
-    test_episodes=3,
-)
 
 
 class FixedAction(nn.Module):
@@ -167,7 +120,7 @@ def test_experience_stream_feeds_the_training_loop():
 @pytest.mark.parametrize("num_envs", [1, 4])
 def test_dqn_learns_the_corridor_and_stops_when_solved(num_envs):
     L.seed_everything(0)
-    agent = DQN(**CORRIDOR_AGENT, stop_when_solved=True, num_envs=num_envs)
+    agent = DQN(**CORRIDOR_AGENT, stop_return=1.0, num_envs=num_envs)
     fit = quiet_trainer(max_epochs=20)
     fit.fit(agent)
     assert agent.solved_at is not None and fit.current_epoch < 20  # stopped early
@@ -179,7 +132,7 @@ def test_dqn_learns_the_corridor_and_stops_when_solved(num_envs):
 def test_every_option_together_still_learns():
     L.seed_everything(0)
     options = dict(double_dqn=True, dueling=True, n_steps=3, loss="mse", frame_stack=2, max_grad_norm=1.0)
-    agent = DQN(**CORRIDOR_AGENT, **options, stop_when_solved=True)
+    agent = DQN(**CORRIDOR_AGENT, **options, stop_return=1.0)
     quiet_trainer(max_epochs=20).fit(agent)
     assert agent.solved_at is not None
 
@@ -257,7 +210,7 @@ def test_resumed_run_continues_exactly_where_it_stopped(tmp_path, num_envs):
     first = main(cartpole_args(runs, "--trainer.max_epochs", "1", *envs)).model
     checkpoints = runs / "cartpole_dqn" / "checkpoints"
     saved = torch.load(checkpoints / "last.ckpt", weights_only=True)
-    assert saved[AGENT_STATE_KEY]["env_loop"]["env_steps"] == first.env_loop.env_steps
+    assert saved[AGENT_STATE_KEY]["processes"][0]["env_loop"]["env_steps"] == first.env_loop.env_steps
     assert saved["global_step"] == 25
 
     resumed = main(cartpole_args(runs, "--trainer.max_epochs", "2", "--ckpt_path", "last", *envs)).model
@@ -284,7 +237,7 @@ def test_presets_build_the_agent_they_describe(configs, run_name, env_id, thresh
     agent = cli.model
     assert isinstance(agent, DQN) and agent.hparams.env_id == env_id and agent.solve_threshold == threshold
     assert cli.config.checkpoint.monitor == "val/mean_return" and cli.config.checkpoint.mode == "max"
-    assert cli.config.run_name == run_name and agent.hparams.stop_when_solved
+    assert cli.config.run_name == run_name and agent.hparams.stop_return is not None
     plain = run_name == "cartpole_dqn_plain"
     assert (agent.buffer.capacity == 1) == plain and (agent.target_net is None) == plain
     assert (agent.hparams.frame_skip, agent.hparams.frame_stack) == ((1, 1) if plain else (2, 2))

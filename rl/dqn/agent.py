@@ -16,9 +16,11 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader
 
 from rl.checkpointing import AGENT_STATE_KEY
+from rl.distributed import check_identical, gather, rank_and_world, shards
 from rl.dqn.env_loop import EnvLoop
 from rl.dqn.network import QNetwork
 from rl.dqn.replay import Batch, ReplayBuffer
+from rl.dqn.state import load_state, save_state
 from rl.dqn.stream import ExperienceStream
 from rl.dqn.td import td_loss, td_targets
 from rl.evaluation import Episodes, concatenate, greedy_policy, log_evaluation, play_episodes
@@ -70,7 +72,8 @@ class DQN(L.LightningModule):
         frame_stack: int = 1,
         val_episodes: int = 100,
         test_episodes: int = 1000,
-        stop_when_solved: bool = False,
+        stop_return: float | None = None,
+        stop_evaluations: int = 1,
         num_threads: int | None = 1,
     ) -> None:
         """
@@ -107,7 +110,10 @@ class DQN(L.LightningModule):
             val_episodes: Greedy episodes per evaluation (fixed seeds). The run counts as solved when their mean
                 return reaches the environment's ``reward_threshold``; 100 matches the usual definition.
             test_episodes: Greedy episodes of ``test`` (seeds 0, 1, ...; disjoint from validation's).
-            stop_when_solved: End training at the first evaluation that solves the environment.
+            stop_return: End training once ``stop_evaluations`` evaluations in a row have a mean return of at
+                least this (e.g. the environment's ``reward_threshold`` to stop when solved, or the full score:
+                every validation episode at the time limit); ``null`` trains for ``max_epochs``.
+            stop_evaluations: Consecutive evaluations at or above ``stop_return`` that end training.
             num_threads: CPU threads for torch while this module runs (restored afterwards); ``null`` keeps
                 torch's default. For networks this small one thread is fastest: handing each tiny operation to
                 other threads costs more than its arithmetic, and far more on a machine busy with other work.
@@ -124,10 +130,11 @@ class DQN(L.LightningModule):
         self.buffer = ReplayBuffer(buffer_size if replay else batch_size, obs_dim)
         self.warmup = max(1, min(learning_starts, self.buffer.capacity))
         self.env_loop = EnvLoop(self.make_env, num_envs, self.buffer, n_steps, gamma)
-        self._steps_owed = 0  # environment steps the acting side owes the updates done so far (see collect)
+        self.steps_owed = 0  # environment steps the acting side owes the updates done so far (see collect)
         self.epsilon = 1.0  # exploration rate of the latest environment step
         self.solve_threshold: float | None = probe.spec.reward_threshold if probe.spec else None
         self.solved_at: int | None = None  # environment steps at the first evaluation that solved the task
+        self.stop_streak = 0  # consecutive evaluations at or above stop_return
         self.example_input_array = torch.zeros(1, obs_dim)
         self._eval_envs: list[gym.Env] = []
         self._eval_episodes: list[Episodes] = []
@@ -158,8 +165,11 @@ class DQN(L.LightningModule):
             self._threads_before = torch.get_num_threads()
             torch.set_num_threads(self.hparams.num_threads)
         if stage == "fit" and self.env_loop.observations is None:
-            # Seeded by seed_everything; resuming from a checkpoint then overwrites this state.
-            self.env_loop.reset(seed=training_seed(np.random.default_rng(torch.initial_seed())))
+            # Seeded by seed_everything (the same seed in every process); resuming overwrites this state.
+            rank, _ = rank_and_world()
+            self.env_loop.reset(seed=training_seed(np.random.default_rng(torch.initial_seed()), rank))
+            if rank > 0:  # its own replay samples too (process 0 keeps the single-process stream)
+                torch.manual_seed(training_seed(np.random.default_rng(torch.initial_seed() + 1), rank))
 
     def teardown(self, stage: str) -> None:
         if self._threads_before is not None:
@@ -181,11 +191,11 @@ class DQN(L.LightningModule):
         loop = self.env_loop
         while len(self.buffer) < self.warmup:
             loop.step(self.q_net, epsilon=1.0)
-        self._steps_owed += self.hparams.train_freq
-        while self._steps_owed > 0:
+        self.steps_owed += self.hparams.train_freq
+        while self.steps_owed > 0:
             self.epsilon = self.epsilon_at(loop.env_steps)
             loop.step(self.q_net, self.epsilon)
-            self._steps_owed -= loop.num_envs
+            self.steps_owed -= loop.num_envs
 
     def draw(self) -> Batch:
         if self.hparams.replay:
@@ -235,10 +245,15 @@ class DQN(L.LightningModule):
             finished.clear()
         self._log_env_steps()
 
+    @property
+    def env_steps(self) -> int:
+        """Environment steps of all processes together (each process steps as often as the others)."""
+        return self.env_loop.env_steps * rank_and_world()[1]
+
     def _log_env_steps(self) -> None:
         """Lightning uses a logged ``step`` as the x-axis of everything logged with it: environment steps, so
-        curves of runs with different ``train_freq`` or ``num_envs`` line up on the experience they needed."""
-        self.log("step", float(self.env_loop.env_steps))
+        curves of runs with different ``train_freq``, ``num_envs`` or processes line up on the experience used."""
+        self.log("step", float(self.env_steps))
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None) -> None:
         if self.hparams.max_grad_norm is not None:
@@ -255,12 +270,12 @@ class DQN(L.LightningModule):
             self._log_epoch_progress()
 
     def on_train_epoch_start(self) -> None:
-        self._epoch_clock = (time.perf_counter(), self.env_loop.env_steps)
+        self._epoch_clock = (time.perf_counter(), self.env_steps)
 
     def _log_epoch_progress(self) -> None:
         """Once per epoch, so the per-step cost stays low: counters, epsilon and throughput."""
         start_time, start_steps = self._epoch_clock
-        steps = self.env_loop.env_steps
+        steps = self.env_steps
         self.log("train/env_steps", float(steps))
         self.log("train/episodes", float(self.env_loop.episodes))
         self.log("train/epsilon", self.epsilon)
@@ -274,8 +289,11 @@ class DQN(L.LightningModule):
     # ---- evaluation ----------------------------------------------------------------------------------------
 
     def _seed_loader(self, first_seed: int, episodes: int) -> DataLoader:
-        # A single batch of all the seeds: play_episodes plays them in lockstep.
-        return DataLoader([evaluation_seeds(first_seed, episodes)], batch_size=None)  # type: ignore[arg-type]
+        # One batch per process, its share of the seeds, played in lockstep by play_episodes. With several
+        # processes Lightning's unrepeated distributed sampler hands dataset item r to process r.
+        _, world = rank_and_world()
+        per_process = shards(evaluation_seeds(first_seed, episodes), world)
+        return DataLoader(per_process, batch_size=None)  # type: ignore[arg-type]
 
     def val_dataloader(self) -> DataLoader:
         return self._seed_loader(VAL_FIRST_SEED, self.hparams.val_episodes)
@@ -295,25 +313,35 @@ class DQN(L.LightningModule):
         self._play(seeds)
 
     def _log_evaluation(self, stage: str) -> float:
-        episodes = concatenate(self._eval_episodes)
+        """Gathers every process's episodes, so each logs (and decides on) all ``val_episodes`` of them."""
+        episodes = concatenate([part for parts in gather(self._eval_episodes) for part in parts])
         self._eval_episodes.clear()
         return log_evaluation(self, stage, episodes)
 
     def on_validation_epoch_end(self) -> None:
         mean_return = self._log_evaluation("val")
-        self.log("val/env_steps", float(self.env_loop.env_steps))
+        self.log("val/env_steps", float(self.env_steps))
         self._log_env_steps()
         if self.trainer.sanity_checking or self.trainer.state.fn != "fit":
             return
+        if self.target_net is not None:
+            # Each process copies its online network, which DDP keeps identical: the copies must agree too.
+            check_identical(self.target_net, "target network")
         if self.solved_at is None and self.solve_threshold is not None and mean_return >= self.solve_threshold:
-            self.solved_at = self.env_loop.env_steps
+            self.solved_at = self.env_steps
             rank_zero_info(
                 f"Solved {self.hparams.env_id} after {self.solved_at} environment steps: mean return "
                 f"{mean_return:.1f} >= {self.solve_threshold} over {self.hparams.val_episodes} greedy episodes"
             )
-            if self.hparams.stop_when_solved:
-                self.trainer.should_stop = True
         self.log("val/solved", float(self.solved_at is not None))
+        stop_return = self.hparams.stop_return
+        if stop_return is not None:
+            self.stop_streak = self.stop_streak + 1 if mean_return >= stop_return else 0
+            if self.stop_streak >= self.hparams.stop_evaluations:
+                rank_zero_info(
+                    f"Stopping: {self.stop_streak} evaluation(s) in a row with a mean return >= {stop_return}"
+                )
+                self.trainer.should_stop = True
 
     def on_test_epoch_end(self) -> None:
         self._log_evaluation("test")
@@ -321,21 +349,8 @@ class DQN(L.LightningModule):
     # ---- checkpoints: everything a faithful resume needs beyond weights and optimizer ----------------------
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint[AGENT_STATE_KEY] = {
-            "buffer": self.buffer.state_dict(),
-            "env_loop": self.env_loop.state_dict() if self.env_loop.observations is not None else None,
-            "steps_owed": self._steps_owed,
-            "epsilon": self.epsilon,
-            "solved_at": self.solved_at,
-            "torch_rng": torch.get_rng_state(),  # replay sampling
-        }
+        checkpoint[AGENT_STATE_KEY] = save_state(self)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        state = checkpoint[AGENT_STATE_KEY]
-        self.buffer.load_state_dict(state["buffer"])
-        if state["env_loop"] is not None:
-            self.env_loop.load_state_dict(state["env_loop"])
-        self._steps_owed = state["steps_owed"]
-        self.epsilon = state["epsilon"]
-        self.solved_at = state["solved_at"]
-        torch.set_rng_state(state["torch_rng"])
+        resuming = self._trainer is not None and self.trainer.state.fn == "fit"
+        load_state(self, checkpoint[AGENT_STATE_KEY], resuming)
