@@ -21,6 +21,7 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 from benchmarks.cartpole_harness import V1, fmt, median_or_none, run_isolated
 
@@ -28,7 +29,7 @@ MODULE = "benchmarks.sb3_vs_ours"
 EVAL_EVERY = 2_000  # frames; our preset evaluates every 250 x 4 agent steps of 2 frames, i.e. every 2,000 frames
 
 # rl-baselines3-zoo, hyperparams/dqn.yml, CartPole-v1
-ZOO_CARTPOLE_V1 = dict(
+ZOO_CARTPOLE_V1: dict[str, Any] = dict(
     learning_rate=2.3e-3,
     batch_size=64,
     buffer_size=100_000,
@@ -42,6 +43,11 @@ ZOO_CARTPOLE_V1 = dict(
     policy_kwargs=dict(net_arch=[256, 256]),
 )
 ZOO_TIMESTEPS = 50_000
+
+
+def q_network(model: Any) -> Any:
+    """SB3's DQN keeps its Q-network in ``q_net`` (not part of the base class that its callbacks see)."""
+    return model.q_net
 
 
 def sb3_trial(seed: int) -> dict:
@@ -69,7 +75,7 @@ def sb3_trial(seed: int) -> dict:
             if self.num_timesteps % EVAL_EVERY:
                 return True
             paused = time.perf_counter()
-            mean = float(play_episodes(envs, greedy_policy(self.model.q_net), seeds).returns.mean())
+            mean = float(play_episodes(envs, greedy_policy(q_network(self.model)), seeds).returns.mean())
             now = time.perf_counter()
             self.evaluating += now - paused
             self.curve.append(round(mean, 1))
@@ -100,12 +106,13 @@ def main() -> None:
         print(json.dumps(sb3_trial(seed) if agent == "sb3" else ours_trial(seed)))
         return
 
-    rows, ours, sb3 = [], [], []
+    rows: list[str] = []
+    ours: list[dict[str, Any]] = []
+    sb3: list[dict[str, Any]] = []
     for seed in args.seeds:
-        ours.append(run_isolated(MODULE, "--trial", "ours", str(seed)))
-        sb3.append(run_isolated(MODULE, "--trial", "sb3", str(seed)))
-        for name, r in (("ours", ours[-1]), ("SB3", sb3[-1])):
-            print(f"  {name} seed {seed}: {r}", file=sys.stderr, flush=True)
+        for name, runs in (("ours", ours), ("sb3", sb3)):
+            runs.append(run_isolated(MODULE, "--trial", name, str(seed)))
+            print(f"  {name} seed {seed}: {runs[-1]}", file=sys.stderr, flush=True)
         o, b = ours[-1], sb3[-1]
         rows.append(
             f"| {seed} | {fmt(o['frames'], 0)} | {fmt(o['seconds'])} | {o['env_steps'] * 2:,} | "
