@@ -31,14 +31,17 @@ class FrameSkip(gym.Wrapper):
 
 def build_env(env_id: str, frame_skip: int = 1, frame_stack: int = 1, render_mode: str | None = None) -> gym.Env:
     """``gym.make(env_id)`` (time limit included), then frame skipping, then stacking of the last
-    ``frame_stack`` observations the agent saw, flattened into one vector: (k, obs_dim) -> (k * obs_dim,)."""
+    ``frame_stack`` observations the agent saw, flattened into one vector: (k, obs_dim) -> (k * obs_dim,).
+    Image observations (H, W) stay images: (k, H, W), the frame stacks a CNN reads."""
     # render_mode only when asked for: not every registered env accepts the keyword
     env = gym.make(env_id, render_mode=render_mode) if render_mode else gym.make(env_id)
     if frame_skip > 1:
         env = FrameSkip(env, frame_skip)
     if frame_stack > 1:
         # "reset" padding: the first state of an episode is its first observation repeated k times
-        env = FlattenObservation(FrameStackObservation(env, frame_stack, padding_type="reset"))
+        stacked = FrameStackObservation(env, frame_stack, padding_type="reset")
+        image = len(env.observation_space.shape or ()) == 2
+        env = stacked if image else FlattenObservation(stacked)
     return env
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-import math
+import functools
 import time
 from typing import Any, Literal
 
@@ -18,12 +18,14 @@ from torch.utils.data import DataLoader
 from rl.checkpointing import AGENT_STATE_KEY
 from rl.distributed import check_identical, gather, rank_and_world, shards
 from rl.dqn.env_loop import EnvLoop
-from rl.dqn.network import QNetwork
-from rl.dqn.replay import Batch, ReplayBuffer
+from rl.dqn.frame_replay import replay_buffer_for
+from rl.dqn.network import q_network_for
+from rl.dqn.replay import Batch
 from rl.dqn.state import load_state, save_state
 from rl.dqn.stream import ExperienceStream
 from rl.dqn.td import td_loss, td_targets
 from rl.evaluation import Episodes, concatenate, greedy_policy, log_evaluation, play_episodes
+from rl.pixels import build_pixel_env, is_atari
 from rl.schedules import linear_schedule
 from rl.seeds import TEST_FIRST_SEED, VAL_FIRST_SEED, evaluation_seeds, training_seed
 from rl.wrappers import build_env, discrete_actions
@@ -75,6 +77,10 @@ class DQN(L.LightningModule):
         stop_return: float | None = None,
         stop_evaluations: int = 1,
         num_threads: int | None = 1,
+        pixels: bool = False,
+        downscale: int = 5,
+        encoder: Literal["nature", "small"] = "nature",
+        clip_rewards: bool = False,
     ) -> None:
         """
         Args:
@@ -117,25 +123,35 @@ class DQN(L.LightningModule):
             num_threads: CPU threads for torch while this module runs (restored afterwards); ``null`` keeps
                 torch's default. For networks this small one thread is fastest: handing each tiny operation to
                 other threads costs more than its arithmetic, and far more on a machine busy with other work.
+            pixels: Observe images instead of the state vector: stacks of ``frame_stack`` uint8 frames read by a
+                CNN (see rl/pixels.py). CartPole: its rendered frames, cropped, grayscale, downscaled. Atari ids
+                (``ALE/Pong-v5``) always observe pixels, preprocessed as in the DQN paper.
+            downscale: Pixel observations of classic-control tasks: the cropped render shrinks by this factor.
+            encoder: The CNN in front of the hidden layers for pixels: ``nature`` (the DQN paper's, for 84x84
+                Atari frames) or ``small`` (two layers for small frames such as CartPole's 16x60).
+            clip_rewards: Train on the reward's sign (-1, 0, +1) as the DQN paper did on Atari; evaluation still
+                reports the true score.
         """
         super().__init__()
         # Every argument is a primitive, so checkpoints load with torch.load(weights_only=True).
         self.save_hyperparameters()
         probe = self.make_env()  # what the agent sees: sizes and the spec
-        obs_dim = math.prod(probe.observation_space.shape or ())
+        obs_shape = probe.observation_space.shape or ()
         num_actions = discrete_actions(probe)
-        self.q_net = QNetwork(obs_dim, num_actions, hidden_sizes, dueling)
+        self.q_net = q_network_for(obs_shape, num_actions, hidden_sizes, dueling, encoder)
         self.target_net = copy.deepcopy(self.q_net).requires_grad_(False) if target_network else None
         # Without replay the buffer only needs to hold one batch: the newest transitions.
-        self.buffer = ReplayBuffer(buffer_size if replay else batch_size, obs_dim)
+        # Frame stacks go to a buffer that stores each frame once (rl/dqn/frame_replay.py).
+        self.buffer = replay_buffer_for(buffer_size if replay else batch_size, obs_shape)
         self.warmup = max(1, min(learning_starts, self.buffer.capacity))
-        self.env_loop = EnvLoop(self.make_env, num_envs, self.buffer, n_steps, gamma)
+        # the training copies may differ from the evaluation's (clipped rewards, life loss as terminal)
+        self.env_loop = EnvLoop(functools.partial(self.make_env, training=True), num_envs, self.buffer, n_steps, gamma)
         self.steps_owed = 0  # environment steps the acting side owes the updates done so far (see collect)
         self.epsilon = 1.0  # exploration rate of the latest environment step
         self.solve_threshold: float | None = probe.spec.reward_threshold if probe.spec else None
         self.solved_at: int | None = None  # environment steps at the first evaluation that solved the task
         self.stop_streak = 0  # consecutive evaluations at or above stop_return
-        self.example_input_array = torch.zeros(1, obs_dim)
+        self.example_input_array = torch.zeros(1, *obs_shape)
         self._eval_envs: list[gym.Env] = []
         self._eval_episodes: list[Episodes] = []
         self._epoch_clock = (0.0, 0)  # (time, env steps) when the epoch's training started
@@ -148,14 +164,20 @@ class DQN(L.LightningModule):
 
     # ---- the agent interface of rl.play ---------------------------------------------------------------------
 
-    def make_env(self, render_mode: str | None = None) -> gym.Env:
-        """A fresh environment as the agent sees it (frame skipping and stacking included)."""
+    def make_env(self, render_mode: str | None = None, training: bool = False) -> gym.Env:
+        """A fresh environment as the agent sees it (frame skipping and stacking included). ``training``: the
+        one it learns in, which may differ from the evaluation's (clipped rewards, life loss as terminal)."""
         hp = self.hparams
+        if hp.pixels or is_atari(hp.env_id):
+            clip = hp.clip_rewards and training
+            return build_pixel_env(
+                hp.env_id, hp.frame_skip, hp.frame_stack, hp.downscale, training, clip, render_mode=render_mode
+            )
         return build_env(hp.env_id, hp.frame_skip, hp.frame_stack, render_mode=render_mode)
 
     def act_greedy(self, observation) -> int:
         """The action with the highest Q-value for one observation."""
-        batch = np.asarray(observation, dtype=np.float32)[None]  # (obs_dim,) -> (1, obs_dim)
+        batch = np.asarray(observation, dtype=np.float32)[None]  # (*obs_shape) -> (1, *obs_shape)
         return int(greedy_policy(self.q_net, self.device)(batch)[0])
 
     # ---- acting: the data of the training loop -------------------------------------------------------------

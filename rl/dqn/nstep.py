@@ -69,8 +69,10 @@ class NStepAccumulator:
     def state_dict(self) -> dict:
         pending = list(self.pending)
         return {
-            # (k, obs_dim) with 0 <= k < n; the reshape keeps the shape when nothing is pending
-            "observations": torch.from_numpy(np.array([p[0] for p in pending], np.float32).reshape(-1, self.obs_dim)),
+            # (k, *obs_shape) with 0 <= k < n, in the observations' own dtype (uint8 frames stay bytes)
+            "observations": torch.from_numpy(np.stack([p[0] for p in pending]))
+            if pending
+            else torch.zeros(0, self.obs_dim),
             "actions": torch.tensor([p[1] for p in pending], dtype=torch.int64),
             "rewards": torch.tensor([p[2] for p in pending], dtype=torch.float64),
         }
