@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from rl.evaluation import play_episodes
+from rl.record import side_by_side, write_gif
 
 
 @runtime_checkable
@@ -49,16 +50,30 @@ def load_agent(ckpt_path: str, class_path: str | None = None) -> GreedyAgent:
     return agent
 
 
-def play(agent: GreedyAgent, seed: int | None = None, render: str = "ansi", delay: float = 0.0) -> float:
-    """Play one greedy episode, printing every frame, action and reward; return the episode return."""
+def play(
+    agent: GreedyAgent, seed: int | None = None, render: str = "ansi", delay: float = 0.0, record: str | None = None
+) -> float:
+    """Play one greedy episode, printing every frame, action and reward; return the episode return.
+
+    ``record``: also write the episode as a GIF of the rendered frames; for agents that see frame stacks,
+    the stack (what the network reads) is drawn beside each frame.
+    """
     probe = agent.make_env()
     supported = probe.metadata.get("render_modes", [])
     probe.close()
+    if record is not None:
+        if "rgb_array" not in supported:
+            raise SystemExit("error: --record needs an environment that renders images (rgb_array), e.g. CartPole")
+        render = "rgb_array"
     render_mode = render if render in supported else None  # e.g. CartPole has no text render: print observations
     env = agent.make_env(render_mode=render_mode)
+    images: list[np.ndarray] = []
     name = getattr(agent, "action_name", str)
 
     def show(obs: Any) -> None:
+        if record is not None:
+            images.append(side_by_side(np.asarray(env.render()), obs))
+            return
         if render_mode == "ansi":
             print(env.render(), end="")
         elif render_mode is None:
@@ -82,6 +97,9 @@ def play(agent: GreedyAgent, seed: int | None = None, render: str = "ansi", dela
     with torch.inference_mode():
         episode = play_episodes([env], lambda obs: np.array([agent.act_greedy(obs[0])]), [seed], on_step=report)
     env.close()
+    if record is not None:
+        write_gif(record, images)
+        print(f"recorded {len(images)} frames to {record}")
     episode_return, steps = float(episode.returns[0]), int(episode.lengths[0])
     end = "hit the time limit (truncated)" if episode.truncated[0] else "the episode ended (terminated)"
     print(f"Episode return: {episode_return:g} in {steps} steps; {end}.")
@@ -94,10 +112,11 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--seed", type=int, default=None, help="seed of the start state (default: random)")
     parser.add_argument("--render", default="ansi", choices=["ansi", "human", "none"], help="how to show frames")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait between steps")
+    parser.add_argument("--record", default=None, help="also write the episode to this GIF file")
     parser.add_argument("--class_path", default=None, help="module class, for checkpoints not written by cli.py")
     args = parser.parse_args(argv)
     agent = load_agent(args.ckpt, args.class_path)
-    return play(agent, seed=args.seed, render=args.render, delay=args.delay)
+    return play(agent, seed=args.seed, render=args.render, delay=args.delay, record=args.record)
 
 
 if __name__ == "__main__":

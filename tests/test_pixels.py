@@ -179,3 +179,39 @@ def test_pong_preset_parses_and_steps_a_few_frames(tmp_path):
     assert agent.env_loop.observation.shape == (4, 84, 84) and agent.env_loop.observation.dtype == np.uint8
     assert agent.env_loop.env_steps == 8  # 32 emulator frames: frame skip 4
     assert agent.q_net(torch.from_numpy(agent.env_loop.observation)[None]).shape == (1, 6)
+
+
+def test_play_records_the_pixel_agent_with_what_its_network_sees(tmp_path, capsys):
+    import imageio.v3 as iio
+    from PIL import Image, ImageSequence
+
+    from rl.play import load_agent, play
+
+    agent = DQN(pixels=True, downscale=10, frame_skip=2, frame_stack=4, encoder="small", hidden_sizes=(16,))
+    checkpoint = {
+        "state_dict": agent.state_dict(),
+        "hyper_parameters": dict(agent.hparams),
+        "pytorch-lightning_version": L.__version__,
+    }
+    agent.on_save_checkpoint(checkpoint)  # the sections load_from_checkpoint reads, without a Trainer's fit
+    torch.save(checkpoint, tmp_path / "agent.ckpt")
+    gif = tmp_path / "episode.gif"
+    play(load_agent(str(tmp_path / "agent.ckpt"), class_path="rl.dqn.agent.DQN"), seed=3, record=str(gif))
+    steps = int(capsys.readouterr().out.split(" in ")[-1].split(" steps")[0])
+    images = iio.imread(gif, index=None)  # (frames, height, width, 3)
+    # The start state, then one image per agent step at 25 fps; the GIF writer merges identical neighbours
+    # (the cart can move less than a pixel) into one longer frame, so count the time they cover.
+    with Image.open(gif) as opened:
+        milliseconds = sum(frame.info["duration"] for frame in ImageSequence.Iterator(opened))
+    assert milliseconds == pytest.approx(40 * (steps + 1), abs=1) and 1 < len(images) <= steps + 1
+    # the 400x600 render shrunk to 200x300, an 8-pixel gap, and the 4 stacked 16x60 frames scaled 3x: 192x180
+    assert images.shape[1:3] == (200, 300 + 8 + 180)
+    assert images[0, :192, 308:].max() > 100  # the network's view shows the cart and pole
+
+
+def test_record_refuses_a_file_that_is_not_a_gif(tmp_path):
+    from rl.record import write_gif
+
+    with pytest.raises(SystemExit, match=r"\*\.gif"):
+        write_gif(tmp_path / "episode.mp4", [np.zeros((2, 2, 3), np.uint8)])
+    assert not (tmp_path / "episode.mp4").exists()

@@ -8,6 +8,7 @@ rest are references to frames already stored.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -17,11 +18,16 @@ import torch
 from rl.dqn.replay import Batch, ReplayBuffer
 
 
+def _checksum(frame: np.ndarray) -> int:
+    """CRC-32 of the frame's bytes: read in place, several times faster than hashing a copy of them."""
+    return zlib.crc32(np.ascontiguousarray(frame))
+
+
 class FrameStore:
     """uint8 frames in one preallocated tensor, each distinct frame held once while something refers to it.
 
-    :meth:`add` returns the slot of a frame equal to the given one if one is held (found by a hash of its
-    bytes, confirmed by comparing them), else stores it in a free slot. Every slot counts its references;
+    :meth:`add` returns the slot of a frame equal to the given one if one is held (found by a checksum of
+    its bytes, confirmed by comparing them), else stores it in a free slot. Every slot counts its references;
     :meth:`release` drops one, and a slot nobody refers to becomes free. Equal content means an exact
     rebuild, so sharing is safe wherever the equal frame came from (the previous step, the stack's padding
     at an episode start, another episode). The store grows by a quarter when it runs out of free slots.
@@ -43,7 +49,7 @@ class FrameStore:
 
     def add(self, frame: np.ndarray) -> int:
         """The slot holding ``frame``, with one more reference to it."""
-        key = hash(frame.tobytes())
+        key = _checksum(frame)
         slot = self.by_hash.get(key)
         if slot is None or not np.array_equal(self._frames_np[slot], frame):  # absent, or a hash collision
             slot = self._store(frame)
@@ -83,7 +89,7 @@ class FrameStore:
         self.free = [int(slot) for slot in np.flatnonzero(self.refs == 0)[::-1]]
         self.by_hash.clear()
         for slot in np.flatnonzero(self.refs).tolist():
-            key = hash(self._frames_np[slot].tobytes())
+            key = _checksum(self._frames_np[slot])
             self.hashes[slot] = key
             self.by_hash.setdefault(key, slot)
 
