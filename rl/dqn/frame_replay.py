@@ -20,7 +20,7 @@ from rl.dqn.replay import Batch, ReplayBuffer
 
 def _checksum(frame: np.ndarray) -> int:
     """CRC-32 of the frame's bytes: read in place, several times faster than hashing a copy of them."""
-    return zlib.crc32(np.ascontiguousarray(frame))
+    return zlib.crc32(np.ascontiguousarray(frame).data)
 
 
 class FrameStore:
