@@ -12,7 +12,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from gymnasium.wrappers import FrameStackObservation, TimeLimit
+from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation, TimeLimit
 
 AGENT_STATE_KEY = "agent_state"
 
@@ -46,11 +46,16 @@ def env_state(env: gym.Env) -> dict[str, Any]:
     physics = getattr(inner, "state", None)
     if physics is not None:
         state["physics"] = torch.from_numpy(np.array(physics))
+    if hasattr(inner, "ale"):  # Atari: the emulator's RAM, registers and its RNG (sticky actions), as bytes
+        emulator = inner.clone_state(include_rng=True).serialize()
+        state["emulator"] = torch.frombuffer(bytearray(emulator), dtype=torch.uint8)
     for wrapper in _wrappers(env):
         if isinstance(wrapper, TimeLimit):
             state["elapsed_steps"] = wrapper._elapsed_steps  # no public setter; truncation depends on it
         elif isinstance(wrapper, FrameStackObservation):
             state["frames"] = torch.from_numpy(np.stack(wrapper.obs_queue))  # (k, obs_dim), oldest first
+        elif isinstance(wrapper, AtariPreprocessing):  # lives decide the next life-loss terminal
+            state["lives"], state["game_over"] = int(wrapper.lives), bool(wrapper.game_over)
     return state
 
 
@@ -60,8 +65,14 @@ def load_env_state(env: gym.Env, state: dict[str, Any]) -> None:
     if "physics" in state:
         inner.state = state["physics"].numpy().copy()
     inner.np_random = generator_from_state(state["np_random"])
+    if "emulator" in state:
+        from ale_py import ALEState  # only Atari checkpoints need ale-py
+
+        inner.restore_state(ALEState(state["emulator"].numpy().tobytes()))
     for wrapper in _wrappers(env):
         if isinstance(wrapper, TimeLimit):
             wrapper._elapsed_steps = state["elapsed_steps"]
         elif isinstance(wrapper, FrameStackObservation):
             wrapper.obs_queue.extend(frame.numpy().copy() for frame in state["frames"])  # maxlen k: replaces all
+        elif isinstance(wrapper, AtariPreprocessing) and "lives" in state:
+            wrapper.lives, wrapper.game_over = state["lives"], state["game_over"]

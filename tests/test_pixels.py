@@ -215,3 +215,27 @@ def test_record_refuses_a_file_that_is_not_a_gif(tmp_path):
     with pytest.raises(SystemExit, match=r"\*\.gif"):
         write_gif(tmp_path / "episode.mp4", [np.zeros((2, 2, 3), np.uint8)])
     assert not (tmp_path / "episode.mp4").exists()
+
+
+def test_atari_environment_state_round_trips_through_a_checkpoint():
+    """The emulator (with its sticky-action RNG) and the frame stack resume exactly: the same actions then give
+    the same frames and rewards as the environment that was never stopped."""
+    pytest.importorskip("ale_py", reason="ale-py (Atari emulator and ROMs) is not installed")
+    from rl.checkpointing import env_state, load_env_state
+    from rl.pixels import build_pixel_env
+
+    try:
+        env = build_pixel_env("ALE/Pong-v5", frame_skip=4, frame_stack=4, training=True, clip_rewards=True)
+    except Exception as error:
+        pytest.skip(f"the Pong ROM is not available: {error}")
+    env.reset(seed=0)
+    for step in range(30):
+        env.step(step % 6)
+    saved = env_state(env)
+    restored = build_pixel_env("ALE/Pong-v5", frame_skip=4, frame_stack=4, training=True, clip_rewards=True)
+    restored.reset(seed=123)  # a different game, until the state is loaded
+    load_env_state(restored, saved)
+    for step in range(40):
+        original, reward, *_ = env.step((step * 5) % 6)
+        again, reward_again, *_ = restored.step((step * 5) % 6)
+        assert np.array_equal(original, again) and reward == reward_again
