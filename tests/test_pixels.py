@@ -84,18 +84,19 @@ def recorded_adds(buffer: FrameReplayBuffer) -> dict[int, tuple[np.ndarray, np.n
     return adds
 
 
-@pytest.mark.parametrize("n_steps", [1, 3])
-def test_frame_buffer_rebuilds_exactly_the_stacks_the_agent_saw(n_steps):
+@pytest.mark.parametrize(("n_steps", "num_envs"), [(1, 1), (3, 4)])
+def test_frame_buffer_rebuilds_exactly_the_stacks_the_agent_saw(n_steps, num_envs):
     """Across episode boundaries (reset padding), many wrap-arounds of a 40-transition buffer, and the frame
-    store's growth (DotSide's 3-6 step episodes start more stacks than the store's 1/16 spare allows for)."""
-    agent = DQN(**{**DOT_AGENT, "buffer_size": 40, "learning_starts": 1, "n_steps": n_steps})
+    store's growth (DotSide's 3-6 step episodes start more stacks than the store's 1/16 spare allows for), with
+    one environment or several whose transitions interleave."""
+    agent = DQN(**{**DOT_AGENT, "buffer_size": 40, "learning_starts": 1, "n_steps": n_steps, "num_envs": num_envs})
     buffer = agent.buffer
     assert isinstance(buffer, FrameReplayBuffer) and buffer.obs_shape == (3, 8, 8)
     seen: list[np.ndarray] = []  # the observation the agent acted on, step by step
     adds = recorded_adds(buffer)
     agent.env_loop.reset(seed=0)
     for _ in range(300):  # 7 times the capacity
-        seen.append(agent.env_loop.observation.copy())
+        seen.append(agent.env_loop.observations[0].copy())
         agent.env_loop.step(agent.q_net, epsilon=1.0)
     assert agent.env_loop.episodes > 50 and len(buffer) == 40
 
@@ -105,7 +106,7 @@ def test_frame_buffer_rebuilds_exactly_the_stacks_the_agent_saw(n_steps):
         observation, next_observation = adds[slot]
         assert np.array_equal(every_slot.observations[row].numpy(), observation)
         assert np.array_equal(every_slot.next_observations[row].numpy(), next_observation)
-    if n_steps == 1:  # then transition t starts from the t-th observation the agent saw
+    if n_steps == num_envs == 1:  # then transition t starts from the t-th observation the agent saw
         assert all(any(np.array_equal(s, stack) for stack in seen[-45:]) for s, _ in adds.values())
         assert np.array_equal(every_slot.observations[-1].numpy(), seen[-1])
     # A reset stack is the first frame repeated: some transitions in the buffer start episodes.
@@ -137,7 +138,7 @@ def test_frame_buffer_checkpoint_round_trip_continues_identically():
 
 def test_cnn_agent_learns_a_tiny_pixel_task():
     L.seed_everything(0)
-    agent = DQN(**DOT_AGENT, stop_when_solved=True)
+    agent = DQN(**DOT_AGENT, stop_return=4.0)
     assert isinstance(agent.q_net.encoder, ConvEncoder)
     trainer = quiet_trainer(max_epochs=4)
     trainer.fit(agent)
@@ -153,12 +154,12 @@ def test_cartpole_pixels_preset_builds_a_cnn_agent_on_rendered_frames(tmp_path):
     assert isinstance(agent, DQN) and isinstance(agent.q_net.encoder, ConvEncoder)
     assert isinstance(agent.buffer, FrameReplayBuffer)
     agent.env_loop.reset(seed=0)
-    first = agent.env_loop.observation
+    first = agent.env_loop.observations[0]
     assert first.shape == (4, 16, 60) and first.dtype == np.uint8
     assert first.max() > 100 and (first == first[0]).all()  # cart and pole are drawn; the reset stack repeats
     for _ in range(3):
         agent.env_loop.step(agent.q_net, epsilon=0.0)
-    assert agent.env_loop.observation[-1].tobytes() != first[-1].tobytes()  # the pole moved
+    assert agent.env_loop.observations[0][-1].tobytes() != first[-1].tobytes()  # the pole moved
     assert agent.buffer.store.frames[0].numel() == 16 * 60  # one stored frame = 960 bytes
 
 
@@ -176,9 +177,9 @@ def test_pong_preset_parses_and_steps_a_few_frames(tmp_path):
     agent.env_loop.reset(seed=0)
     for _ in range(8):
         agent.env_loop.step(agent.q_net, epsilon=1.0)
-    assert agent.env_loop.observation.shape == (4, 84, 84) and agent.env_loop.observation.dtype == np.uint8
+    assert agent.env_loop.observations[0].shape == (4, 84, 84) and agent.env_loop.observations[0].dtype == np.uint8
     assert agent.env_loop.env_steps == 8  # 32 emulator frames: frame skip 4
-    assert agent.q_net(torch.from_numpy(agent.env_loop.observation)[None]).shape == (1, 6)
+    assert agent.q_net(torch.from_numpy(agent.env_loop.observations)).shape == (1, 6)
 
 
 def test_play_records_the_pixel_agent_with_what_its_network_sees(tmp_path, capsys):
