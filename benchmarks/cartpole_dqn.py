@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.cartpole_dqn                     # all three tables (about 20 minutes on 2 cores)
     .venv/bin/python -m benchmarks.cartpole_dqn --only solve        # presets: v0 and v1, seeds 0-4
+    .venv/bin/python -m benchmarks.cartpole_dqn --only solve --envs v0 --seeds 0 1 2
     .venv/bin/python -m benchmarks.cartpole_dqn --only ablation     # v0: plain, then one technique more per row
     .venv/bin/python -m benchmarks.cartpole_dqn --only ablation-v1  # v1 preset without n-step / without skip+stack
 
@@ -47,7 +48,7 @@ def run(preset: list[str], changes: dict, seed: int) -> dict:
     return result
 
 
-def solve_table(seeds: range) -> None:
+def solve_table(seeds: list[int], presets: list[list[str]]) -> None:
     """Each preset per seed: when it first solved, when training stopped, and the delivered (best) checkpoint's
     score on the 1,000 unseen test episodes (seeds 0-999): mean, share at the cap (time limit), worst."""
     print(
@@ -55,7 +56,7 @@ def solve_table(seeds: range) -> None:
         "| test mean | at cap | worst |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
-    for preset in (V0, V1):
+    for preset in presets:
         name = NAMES[" ".join(preset)]
         results = [run(preset, {}, seed) for seed in seeds]
         for r in results:
@@ -88,6 +89,10 @@ def ablation_table(rows: list[tuple[str, list[str], dict]], seeds: range) -> Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=("solve", "ablation", "ablation-v1"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="seeds of the solve table")
+    parser.add_argument(
+        "--envs", nargs="+", choices=("v0", "v1"), default=["v0", "v1"], help="presets of the solve table"
+    )
     parser.add_argument("--trial", help=argparse.SUPPRESS)  # internal: one run, in a child process
     args = parser.parse_args()
     if args.trial:
@@ -95,7 +100,7 @@ def main() -> None:
         print(json.dumps(train_dqn(spec["args"], spec["seed"])))
         return
     if args.only in (None, "solve"):
-        solve_table(range(5))
+        solve_table(args.seeds, [V0 if env == "v0" else V1 for env in args.envs])
         print()
     if args.only in (None, "ablation"):
         ablation_table(ABLATION, seeds=range(5))
