@@ -2,45 +2,53 @@
 
 Models and data are chosen in YAML (or with ``--model CNN --data MNISTDataModule``); see
 ``python cli.py fit --help`` and ``python cli.py fit --model CNN --help`` for every option.
+Each ``fit`` writes one run folder, ``<runs_dir>/<run_name>/version_N/`` (see training_runs/folders.py).
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-import sys
 import warnings
+from argparse import ArgumentError
 from pathlib import Path
+from typing import Any
 
 import torch
 from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar, TQDMProgressBar
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
+from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info
 
 # Imported so that LightningCLI knows every model and data module by its short name.
 import datamodules  # noqa: F401
 import lightning_modules  # noqa: F401
 import rl  # noqa: F401
-from datamodules import DataNotFoundError
+from training_runs.atomic_io import AtomicCheckpointIO, atomic_torch_save, remove_stale_temp_files
+from training_runs.checkpoint_match import check_checkpoint_matches, read_checkpoint
+from training_runs.command_line import run_command
+from training_runs.errors import UserError
+from training_runs.folders import NAMED_CHECKPOINTS, RunFolder, check_run_name, existing_run, new_run, run_of_checkpoint
+from training_runs.interrupts import MidEpochCheckpoint
+from training_runs.parse_errors import known_options, one_line_parse_error
+from training_runs.resume import ResumeState
 
 # lightning 2.6's own CLI code calls jsonargparse APIs deprecated in jsonargparse 4.49; the
 # warnings are about Lightning's code, not the user's, so they only add noise.
 os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
 # Likewise lightning 2.6 calls a torch pytree API that torch 2.14 deprecates, once per run.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+# Lightning cannot see that training_runs.resume.ResumeState restores the loader's position mid-epoch.
+warnings.filterwarnings("ignore", message=r"You're resuming from a checkpoint that ended before the epoch ended")
 
 
 EVAL_SUBCOMMANDS = ("validate", "test", "predict")
 PROGRESS_BAR_REFRESH_RATE = 20  # batches between redraws; each redraw formats the metrics (BENCHMARKS.md)
 
 
-class CheckpointNotFoundError(FileNotFoundError):
-    """``--ckpt_path best|last`` names a checkpoint this run does not have."""
-
-
 def checkpoint_dir(runs_dir: str, run_name: str) -> str:
-    """Checkpoints of a run live in one fixed folder, so ``--ckpt_path last`` finds them again."""
+    """Placeholder until the run's version is known (``before_instantiate_classes`` sets the real folder)."""
     return str(Path(runs_dir) / run_name / "checkpoints")
 
 
@@ -56,17 +64,51 @@ class LatestCheckpoint(ModelCheckpoint):
     """
 
     def __init__(self, dirpath: str | None = None) -> None:
-        super().__init__(dirpath=dirpath, filename=self.CHECKPOINT_NAME_LAST, monitor=None, save_top_k=1)
+        super().__init__(
+            dirpath=dirpath,
+            filename=self.CHECKPOINT_NAME_LAST,
+            monitor=None,
+            save_top_k=1,
+            enable_version_counter=False,  # replace last.ckpt, also when a mid-epoch write made it
+        )
+
+
+class FitConfigSaver(SaveConfigCallback):
+    """Saves the config of the command that trained the run; evaluation commands leave the run's config alone."""
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        if stage == "fit":
+            super().setup(trainer, pl_module, stage)
 
 
 class CLI(LightningCLI):
-    """LightningCLI with per-run folders, a best/last ModelCheckpoint and readable summaries."""
+    """LightningCLI with one folder per run, checked checkpoints, exact resume and readable summaries."""
+
+    run: RunFolder | None = None  # the run folder of the command (None: an evaluation outside any run)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument(
-            "--run_name", default="default", help="Name of the run: outputs go to <runs_dir>/<run_name>/."
+            "--run_name", default="default", help="Name of the run: outputs go to <runs_dir>/<run_name>/version_N/."
         )
-        parser.add_argument("--runs_dir", default="runs", help="Folder that holds one sub-folder per run.")
+        parser.add_argument("--runs_dir", default="runs", help="Folder that holds one sub-folder per run name.")
+        parser.add_argument(
+            "--version",
+            type=int | None,
+            default=None,
+            help="Which version_N of the run --ckpt_path best|last uses (default: the latest).",
+        )
+        parser.add_argument(
+            "--checkpoint_every_n_steps",
+            type=int,
+            default=0,
+            help="Also write last.ckpt every this many training steps inside an epoch (0: off).",
+        )
+        parser.add_argument(
+            "--checkpoint_every_n_minutes",
+            type=float,
+            default=10.0,
+            help="Also write last.ckpt when this many minutes passed since the last write (0: off).",
+        )
         parser.add_argument(
             "--progress_bar_refresh_rate",
             type=int,
@@ -83,6 +125,7 @@ class CLI(LightningCLI):
             }
         )
         parser.add_lightning_class_args(LatestCheckpoint, "last_checkpoint")
+        # Linked so that they cannot be set by hand; the run's version folder replaces them before instantiation.
         for group in ("checkpoint", "last_checkpoint"):
             parser.link_arguments(("runs_dir", "run_name"), f"{group}.dirpath", compute_fn=checkpoint_dir)
         parser.link_arguments(("runs_dir", "run_name"), "trainer.default_root_dir", compute_fn=run_dir)
@@ -100,6 +143,21 @@ class CLI(LightningCLI):
             kwargs["callbacks"] = [*callbacks, TQDMProgressBar(refresh_rate=config["progress_bar_refresh_rate"])]
         return super().instantiate_trainer(**kwargs)
 
+    def init_parser(self, **kwargs: Any) -> LightningArgumentParser:
+        # Errors are raised (and made one line by training_runs.command_line) instead of printing the usage.
+        return super().init_parser(**{**kwargs, "exit_on_error": False})
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        try:
+            super().parse_arguments(parser, args)
+        except ArgumentError as err:
+            raise UserError(one_line_parse_error(str(err), known_options(parser))) from err
+
+    def _parse_ckpt_path(self) -> None:
+        """Replaced: LightningCLI would import the class named in the checkpoint and parse the checkpoint's
+        hyper-parameters over the configuration. Here the checkpoint is checked against the configuration
+        after the model is built (``after_instantiate_classes``)."""
+
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
         if config.checkpoint.monitor is None:
@@ -112,22 +170,76 @@ class CLI(LightningCLI):
                     "checkpoint: add one, or pass --checkpoint.monitor KEY"
                 )
             config.checkpoint.monitor = model_class.checkpoint_metric
-        if self.subcommand in EVAL_SUBCOMMANDS:
-            config.ckpt_path = self._resolve_checkpoint(config.ckpt_path, config.checkpoint)
+        check_run_name(config.run_name)
+        self._checkpoint: dict[str, Any] | None = None
+        if self.subcommand is None:
+            return
+        runs_dir = Path(config.runs_dir)
+        self.run, config.ckpt_path = self._choose_run(runs_dir, config.run_name, config.version, config.ckpt_path)
+        if config.ckpt_path is not None:
+            self._checkpoint = read_checkpoint(config.ckpt_path)
+        root = self.run.path if self.run is not None else runs_dir / config.run_name
+        config.trainer.default_root_dir = str(root)
+        for group in (config.checkpoint, config.last_checkpoint):
+            group.dirpath = str(self.run.checkpoints if self.run is not None else root / "checkpoints")
 
-    @staticmethod
-    def _resolve_checkpoint(ckpt_path: str | None, checkpoint) -> str | None:
-        """``best``/``last`` name the files this run's ModelCheckpoint keeps; fail clearly if absent."""
-        if ckpt_path not in ("best", "last"):
-            return ckpt_path
-        name = checkpoint.filename if ckpt_path == "best" else ModelCheckpoint.CHECKPOINT_NAME_LAST
-        path = Path(checkpoint.dirpath) / f"{name}{ModelCheckpoint.FILE_EXTENSION}"
-        if not path.is_file():
-            raise CheckpointNotFoundError(
-                f"no '{ckpt_path}' checkpoint at {path}: train this run first (`cli.py fit` with the same "
-                f"--config/--run_name) or pass --ckpt_path PATH"
+    def _choose_run(
+        self, runs_dir: Path, run_name: str, version: int | None, ckpt_path: str | None
+    ) -> tuple[RunFolder | None, str | None]:
+        """The run folder this command works in, and the checkpoint file it reads (if any)."""
+        fit = self.subcommand == "fit"
+        if ckpt_path in NAMED_CHECKPOINTS:
+            run = existing_run(runs_dir, run_name, version, "resume" if fit else "evaluate")
+            path = run.checkpoint(ckpt_path)
+            if not path.is_file():
+                raise UserError(
+                    f"no '{ckpt_path}' checkpoint in {run.path} (the run stopped before writing one): "
+                    f"start a new run without --ckpt_path, or pass --ckpt_path PATH"
+                )
+            return run, str(path)
+        if version is not None:
+            raise UserError("--version picks the run of --ckpt_path best|last; pass one of those with it")
+        if ckpt_path is not None:
+            # A checkpoint inside a run folder continues (or is evaluated in) that run.
+            owner = run_of_checkpoint(Path(ckpt_path)) if Path(ckpt_path).is_file() else None
+            if owner is not None or not fit:
+                return owner, ckpt_path
+        return (new_run(runs_dir, run_name) if fit else None), ckpt_path
+
+    def after_instantiate_classes(self) -> None:
+        super().after_instantiate_classes()
+        if self.subcommand is None:
+            return
+        config = self.config[self.subcommand]
+        self.trainer.strategy.checkpoint_io = AtomicCheckpointIO()
+        changes = None
+        if self._checkpoint is not None:
+            changes = check_checkpoint_matches(self._checkpoint, self.model, config.ckpt_path)
+            self._checkpoint = None  # release the memory; Lightning reads the file again when it restores
+        self._set_logger(config)
+        resume_state = ResumeState(lr_change=changes.lr_change() if changes else None)
+        self.trainer.callbacks.append(resume_state)  # type: ignore[attr-defined]  # every command: checkpoints hold its state
+        if self.subcommand == "fit":
+            assert self.run is not None
+            if os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("RANK", "0") == "0":
+                remove_stale_temp_files(self.run.checkpoints)  # left by a killed write
+            last = self.run.checkpoint("last")
+            self.trainer.callbacks.append(  # type: ignore[attr-defined]
+                MidEpochCheckpoint(last, config.checkpoint_every_n_steps, config.checkpoint_every_n_minutes)
             )
-        return str(path)
+
+    def _set_logger(self, config) -> None:
+        """TensorBoard events go to the run folder itself, so a resumed run continues the same curve."""
+        if config.trainer.logger not in (None, True):
+            return  # the user configured a logger (or turned it off)
+        if self.run is None:
+            self.trainer.loggers = []  # an evaluation outside any run folder adds no log folder
+            return
+        self.trainer.loggers = [
+            TensorBoardLogger(
+                save_dir=self.run.path.parent, name="", version=self.run.path.name, default_hp_metric=False
+            )
+        ]
 
     def after_fit(self) -> None:
         callbacks = [c for c in self.trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)]
@@ -135,23 +247,26 @@ class CLI(LightningCLI):
         best = next(c for c in callbacks if not isinstance(c, LatestCheckpoint))
         score = best.best_model_score
         rank_zero_info(
-            f"Best checkpoint: {best.best_model_path or '(none)'}"
+            f"Run folder: {self.trainer.default_root_dir}"
+            + f"\nBest checkpoint: {best.best_model_path or '(none)'}"
             + (f" ({best.monitor} = {score.item():.4f})" if score is not None else "")
             + f"\nLast checkpoint: {last.best_model_path or '(none)'}"
-            + f"\nLogs: {self.trainer.log_dir}  (tensorboard --logdir {self.trainer.default_root_dir})"
+            + f"\nLogs: {self.trainer.log_dir}  (tensorboard --logdir {Path(self.trainer.default_root_dir).parent})"
         )
 
     def after_test(self) -> None:
         metrics = {k: round(v.item(), 4) for k, v in self.trainer.callback_metrics.items() if k.startswith("test/")}
-        rank_zero_info(f"Test results: {metrics} from checkpoint {self.trainer.ckpt_path or '(current weights)'}")
+        rank_zero_info(
+            f"Test results: {metrics} from checkpoint {self.trainer.ckpt_path or '(current weights)'}"
+            + (f" (run folder {self.run.path})" if self.run is not None else "")
+        )
 
     def after_predict(self) -> None:
         predictions = self.trainer.predict_loop.predictions
         if not predictions or not self.trainer.is_global_zero:
             return
         out = Path(self.trainer.default_root_dir) / "predictions.pt"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(predictions, out)
+        atomic_torch_save(predictions, out)
         first = predictions[0]
         preview = {k: v[:5].tolist() for k, v in first.items()} if isinstance(first, dict) else first
         ckpt = self.trainer.ckpt_path
@@ -160,21 +275,27 @@ class CLI(LightningCLI):
 
 
 def main(args: list[str] | None = None, run: bool = True) -> CLI:
-    """Entry point of ``python cli.py`` and of the ``lightning-classics`` command."""
-    try:
-        return CLI(
+    """Entry point of ``python cli.py``: returns the CLI object (tests read its trainer and model)."""
+    return run_command(
+        lambda argv: CLI(
             subclass_mode_model=True,
             subclass_mode_data=True,
             seed_everything_default=0,
             auto_configure_optimizers=False,  # each module configures its own optimizer from typed arguments
             trainer_defaults={"accelerator": "auto", "devices": "auto", "max_epochs": 10},
-            save_config_kwargs={"overwrite": True},  # re-running a command rewrites its saved config
+            save_config_callback=FitConfigSaver,
+            save_config_kwargs={"overwrite": True},  # a resumed run rewrites its config with the resuming command's
             parser_kwargs={"description": "Train, validate, test or predict with a model and data from configs/."},
-            args=args,
+            args=argv,
             run=run,
-        )
-    except (DataNotFoundError, CheckpointNotFoundError) as err:
-        sys.exit(f"error: {err}")
+        ),
+        args,
+    )
+
+
+def console_main() -> None:
+    """The ``lightning-classics`` command: like ``python cli.py``, exit status 0 on success."""
+    main()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader
 
 from datamodules.augment import random_affine
 from datamodules.device_data import DeviceBatchLoader, EpochOrder
+from datamodules.epoch_sampler import EpochShuffleSampler
 from datamodules.idx import read_idx
 from datamodules.mnist_files import (
     DATASETS,
@@ -136,11 +137,12 @@ class MNISTDataModule(L.LightningDataModule):
                 self._device_loader_state = None
             self._device_train_loader = loader
             return loader
-        # Under DDP Lightning swaps the RandomSampler for a DistributedSampler: one shard per process.
+        # Under DDP Lightning wraps the sampler in a DistributedSamplerWrapper: one shard per process.
         return DataLoader(
             self._set("train"),
             batch_size=self.hparams.batch_size,
-            shuffle=True,
+            sampler=EpochShuffleSampler(len(self._set("train"))),  # an order a resumed run can replay
+            generator=torch.Generator(),  # so creating the loader's iterator draws nothing from the global RNG
             collate_fn=keep_batch,
             pin_memory=self._pin(),
         )

@@ -7,6 +7,7 @@ import torch
 from lightning.fabric.utilities.data import AttributeDict
 from torch.utils.data import DataLoader
 
+from datamodules.epoch_sampler import EpochShuffleSampler
 from datamodules.tensor_data import TensorBatchDataset, keep_batch
 
 
@@ -61,7 +62,12 @@ class TinyDataModule(L.LightningDataModule):
         return self.hparams.batch_size
 
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.sets["train"], batch_size=self.hparams.batch_size, shuffle=True, collate_fn=keep_batch)
+        train = self.sets["train"]
+        # Its own sampler and generator: an order a resumed run can replay, no draws from the global RNG.
+        sampler = EpochShuffleSampler(len(train))
+        return DataLoader(
+            train, self.hparams.batch_size, sampler=sampler, generator=torch.Generator(), collate_fn=keep_batch
+        )
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.sets["val"], batch_size=self.hparams.batch_size, collate_fn=keep_batch)

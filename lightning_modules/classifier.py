@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from lightning.fabric.utilities.data import AttributeDict
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
+from torchmetrics import Metric
 from torchmetrics.classification import MulticlassAccuracy
 
 from lightning_modules.schedules import lr_multiplier
@@ -28,6 +29,7 @@ class Classifier(L.LightningModule):
     net: nn.Module
     train_counts: torch.Tensor  # buffers registered in __init__
     train_loss_sum: torch.Tensor
+    train_loss_steps: torch.Tensor
     checkpoint_metric = "val/acc"  # what the CLI's best checkpoint maximises
 
     def __init__(
@@ -68,9 +70,10 @@ class Classifier(L.LightningModule):
         )
         # Training statistics accumulate on the device and reach the host only when logged (no per-step
         # sync, no per-step metric object): [correct, seen] this epoch, and the loss since the last log.
-        self.register_buffer("train_counts", torch.zeros(2, dtype=torch.long), persistent=False)
-        self.register_buffer("train_loss_sum", torch.zeros(()), persistent=False)
-        self._loss_steps = 0
+        # Persistent: a run resumed mid-epoch continues the epoch's counts (exact resume, training_runs/resume.py).
+        self.register_buffer("train_counts", torch.zeros(2, dtype=torch.long))
+        self.register_buffer("train_loss_sum", torch.zeros(()))
+        self.register_buffer("train_loss_steps", torch.zeros((), dtype=torch.long))
 
     def configure_model(self) -> None:
         """Compiles the network in place, so checkpoints keep the same keys with and without ``compile``."""
@@ -103,12 +106,12 @@ class Classifier(L.LightningModule):
         self.train_counts[0] += (logits.argmax(dim=-1) == targets).sum()
         self.train_counts[1] += len(targets)
         self.train_loss_sum += loss
-        self._loss_steps += 1
+        self.train_loss_steps += 1
         every = self.trainer.log_every_n_steps  # type: ignore[attr-defined]  # set by Lightning at run time
         if every and (self.global_step + 1) % every == 0:  # global_step counts the updates before this one
-            self.log("train/loss", self.train_loss_sum / self._loss_steps, prog_bar=True, batch_size=len(targets))
+            self.log("train/loss", self.train_loss_sum / self.train_loss_steps, prog_bar=True, batch_size=len(targets))
             self.train_loss_sum.zero_()
-            self._loss_steps = 0
+            self.train_loss_steps.zero_()
 
     def on_train_epoch_start(self) -> None:
         self.train_counts.zero_()

@@ -27,7 +27,7 @@ def test_two_process_ddp_fits_and_tests_each_image_once(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert fit.returncode == 0, fit.stderr[-3000:]
-    assert (tmp_path / "runs/mnist_cnn/checkpoints/best.ckpt").is_file()
+    assert (tmp_path / "runs/mnist_cnn/version_0/checkpoints/best.ckpt").is_file()
 
     test = subprocess.run(
         [sys.executable, "cli.py", "test", *common, *ddp, "--ckpt_path", "best"],

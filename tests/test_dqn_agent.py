@@ -208,7 +208,7 @@ def test_resumed_run_continues_exactly_where_it_stopped(tmp_path, num_envs):
 
     runs = tmp_path / "resumed"
     first = main(cartpole_args(runs, "--trainer.max_epochs", "1", *envs)).model
-    checkpoints = runs / "cartpole_dqn" / "checkpoints"
+    checkpoints = runs / "cartpole_dqn" / "version_0" / "checkpoints"
     saved = torch.load(checkpoints / "last.ckpt", weights_only=True)
     assert saved[AGENT_STATE_KEY]["processes"][0]["env_loop"]["env_steps"] == first.env_loop.env_steps
     assert saved["global_step"] == 25

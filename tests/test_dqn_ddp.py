@@ -34,7 +34,7 @@ def fit(runs_dir: Path, epochs: int, *extra: str) -> Path:
     ]  # fmt: skip
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    return runs_dir / "ddp" / "checkpoints"
+    return runs_dir / "ddp" / "version_0" / "checkpoints"
 
 
 def state(checkpoints: Path) -> dict:

@@ -22,7 +22,7 @@ def fitted(tmp_path_factory) -> tuple[Path, object]:
     """One run of the preset as shipped (4,000 episodes, a few seconds), shared by the tests below."""
     runs = tmp_path_factory.mktemp("runs")
     cli = main(cli_args("fit", "taxi_qlearning", runs))
-    return runs / "taxi_qlearning" / "checkpoints", cli
+    return runs / "taxi_qlearning" / "version_0" / "checkpoints", cli
 
 
 def test_fit_logs_and_checkpoints_the_best_validation(fitted):
@@ -40,7 +40,7 @@ def test_fit_logs_and_checkpoints_the_best_validation(fitted):
 def test_test_on_best_checkpoint_reports_mean_and_std(fitted, tmp_path):
     checkpoints, _ = fitted
     fewer = ["--model.init_args.test_episodes", "300"]
-    cli = main(cli_args("test", "taxi_qlearning", checkpoints.parents[1], "--ckpt_path", "best", *fewer))
+    cli = main(cli_args("test", "taxi_qlearning", checkpoints.parents[2], "--ckpt_path", "best", *fewer))
     assert cli.trainer.ckpt_path == str(checkpoints / "best.ckpt")
     metrics = cli.trainer.callback_metrics
     assert metrics["test/episodes"] == 300

@@ -226,7 +226,8 @@ class DQN(L.LightningModule):
 
     def train_dataloader(self) -> DataLoader:
         stream = ExperienceStream(self.collect, self.draw, self.hparams.steps_per_epoch)
-        return DataLoader(stream, batch_size=None, num_workers=0)  # batches come ready-made
+        # Batches come ready-made; its own generator: creating the iterator draws nothing from the global RNG.
+        return DataLoader(stream, batch_size=None, num_workers=0, generator=torch.Generator())
 
     # ---- learning ------------------------------------------------------------------------------------------
 

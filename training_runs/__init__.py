@@ -1,0 +1,1 @@
+"""Run folders, crash-safe checkpoints and exact resume: the machinery behind ``cli.py``'s runs."""

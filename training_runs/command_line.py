@@ -1,0 +1,73 @@
+"""How a command ends: results, or one line that says what was wrong (a traceback only with ``--debug``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from argparse import ArgumentError
+from collections.abc import Callable
+from typing import TypeVar
+
+from lightning.fabric.utilities.exceptions import MisconfigurationException
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+from training_runs.errors import UserError
+from training_runs.interrupts import TrainingInterrupted
+from training_runs.parse_errors import one_line_parse_error
+
+DEBUG_FLAG = "--debug"
+DEBUG_ENV = "LIGHTNING_CLASSICS_DEBUG"
+T = TypeVar("T")
+
+
+def one_line(err: BaseException) -> str:
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
+
+
+def run_command(command: Callable[[list[str] | None], T], args: list[str] | None = None) -> T:
+    """Run ``command(args)``; turn every failure into ``error: <one line>`` and a non-zero exit.
+
+    ``--debug`` (anywhere in ``args``) or ``LIGHTNING_CLASSICS_DEBUG=1`` shows the full traceback instead.
+    """
+    given = sys.argv[1:] if args is None else args
+    debug = DEBUG_FLAG in given or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    if debug:
+        os.environ[DEBUG_ENV] = "1"  # also for the processes a DDP launcher starts with the same command line
+    if args is None:
+        # LightningCLI reads sys.argv itself (and warns when given both); the DDP launcher re-runs sys.argv.
+        sys.argv = [a for a in sys.argv if a != DEBUG_FLAG]
+    try:
+        return command(None if args is None else [a for a in args if a != DEBUG_FLAG])
+    except TrainingInterrupted as stop:
+        code = 130 if stop.signal_name == "SIGINT" else 143  # 128 + the signal's number, as shells report it
+        print(
+            f"Stopped by {stop.signal_name}. Resumable checkpoint: {stop.checkpoint}\n"
+            f"Run folder: {stop.checkpoint.parent.parent}\n"
+            "Continue with the same command plus: --ckpt_path last",
+            file=sys.stderr,
+        )
+        raise SystemExit(code) from None
+    except ArgumentError as err:
+        if debug:
+            raise
+        raise SystemExit(f"error: {one_line_parse_error(str(err), [])}") from err
+    except SIGTERMException:
+        raise SystemExit(143) from None
+    except UserError as err:
+        if debug:
+            raise
+        raise SystemExit(f"error: {one_line(err)}") from err
+    except Exception as err:
+        if debug:
+            raise
+        kind = "" if isinstance(err, ValueError | OSError | MisconfigurationException) else f"{type(err).__name__}: "
+        raise SystemExit(f"error: {kind}{one_line(err)}{_fix_for(err)} (add {DEBUG_FLAG} for the traceback)") from err
+
+
+def _fix_for(err: Exception) -> str:
+    """How to fix the errors whose own message does not say."""
+    text = str(err).lower()
+    if isinstance(err, MisconfigurationException) and ("gpu" in text or "cuda" in text or "mps" in text):
+        return "; this machine has no such device: pass --trainer.accelerator auto (or cpu)"
+    return ""
