@@ -39,3 +39,21 @@ class EpochShuffleSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return self.size
+
+
+class SequentialSampler(Sampler[int]):
+    """``range(size)`` in order, like torch's ``SequentialSampler``, but able to start part-way (``start_at``)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._start = 0
+
+    def start_at(self, index: int) -> None:
+        self._start = index
+
+    def __iter__(self) -> Iterator[int]:
+        start, self._start = self._start, 0
+        yield from range(start, self.size)
+
+    def __len__(self) -> int:
+        return self.size

@@ -68,7 +68,9 @@ class MNISTDataModule(L.LightningDataModule):
         if dataset not in DATASETS:
             raise ValueError(f"dataset must be one of {sorted(DATASETS)}, got {dataset!r}")
         if batch_size < 1 or eval_batch_size < 1:
-            raise ValueError("batch_size and eval_batch_size must be positive")
+            raise ValueError(
+                f"--data.batch_size and --data.eval_batch_size must be at least 1, got {batch_size} and {eval_batch_size}"
+            )
         self.save_hyperparameters()  # the one record of the arguments: self.hparams.<name>
         self.data_dir = Path(data_dir)
         self.mean, self.std = DATASETS[dataset].mean, DATASETS[dataset].std
@@ -79,6 +81,10 @@ class MNISTDataModule(L.LightningDataModule):
 
     def prepare_data(self) -> None:
         """Download the files if missing (runs once per node, before ``setup``)."""
+        if self.data_dir.exists() and not self.data_dir.is_dir():
+            raise DataNotFoundError(
+                f"--data.data_dir {self.data_dir} is a file: pass the folder that holds the four MNIST files"
+            )
         if find_files(self.data_dir, self.hparams.dataset) is None:
             if not self.hparams.download:
                 raise DataNotFoundError(missing_message(self.data_dir, self.hparams.dataset, "download is off"))
@@ -97,6 +103,13 @@ class MNISTDataModule(L.LightningDataModule):
                 raise ValueError(
                     f"{name} files in {self.data_dir} hold {tuple(images.shape)} images and {len(labels)} labels; "
                     f"expected N x 28 x 28 images with one label each"
+                )
+        for labels, stem in ((train_labels, TRAIN_LABELS), (test_labels, TEST_LABELS)):
+            if len(labels) and int(labels.max()) >= self.num_classes:
+                bad = int((labels >= self.num_classes).sum())
+                raise ValueError(
+                    f"{files[stem]}: {bad} label(s) outside 0-{self.num_classes - 1} (largest {int(labels.max())}); "
+                    "the file is damaged or not an MNIST-format label file"
                 )
         self._warn_if_another_dataset(train_images, files[TRAIN_IMAGES])
         val_size = self.hparams.val_size

@@ -47,10 +47,21 @@ class TinyDataModule(L.LightningDataModule):
         """
         super().__init__()
         self.save_hyperparameters()  # the one record of the arguments: self.hparams.<name>
+        for name, value in (("train_size", train_size), ("val_size", val_size), ("test_size", test_size)):
+            if value < 1:
+                raise ValueError(f"--data.{name} must be at least 1, got {value}")
+        if batch_size < 1:
+            raise ValueError(f"--data.batch_size must be at least 1, got {batch_size}")
         rows = predict_inputs if predict_inputs is not None else [[1.0, 2.0, 3.0], [0.5, -1.0, 0.0], [-1.0, 1.0, -2.0]]
-        self.predict_inputs = torch.tensor(rows, dtype=torch.float32)
+        shape_error = (
+            f"--data.predict_inputs must be rows of {self.num_features} numbers, e.g. [[1, 2, 3]], got {rows!r}"
+        )
+        try:
+            self.predict_inputs = torch.tensor(rows, dtype=torch.float32)
+        except (ValueError, TypeError) as err:  # ragged rows or non-numbers
+            raise ValueError(shape_error) from err
         if self.predict_inputs.dim() != 2 or self.predict_inputs.shape[1] != self.num_features:
-            raise ValueError(f"predict_inputs must be rows of {self.num_features} numbers, got {rows!r}")
+            raise ValueError(shape_error)
         self.sets = {
             name: TensorBatchDataset(*make_tiny_dataset(size, seed + offset))
             for offset, (name, size) in enumerate((("train", train_size), ("val", val_size), ("test", test_size)))

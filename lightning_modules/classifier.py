@@ -62,6 +62,13 @@ class Classifier(L.LightningModule):
             compile: ``torch.compile`` the network (kernels fused; the first steps pay for the compilation).
         """
         super().__init__()
+        if lr <= 0:
+            raise ValueError(f"--model.init_args.lr must be positive, got {lr}")
+        if not 0 <= warmup_fraction < 1 or not 0 <= label_smoothing < 1 or weight_decay < 0:
+            raise ValueError(
+                "--model.init_args.warmup_fraction and label_smoothing must be in [0, 1) and weight_decay >= 0, got "
+                f"{warmup_fraction}, {label_smoothing} and {weight_decay}"
+            )
         # Every argument is a primitive, so checkpoints load with torch.load(weights_only=True).
         self.save_hyperparameters()
         # average="micro": the fraction of correct predictions (torchmetrics defaults to a per-class mean).

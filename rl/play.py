@@ -1,4 +1,4 @@
-"""Watch a trained agent drive one episode: ``python -m rl.play --ckpt runs/taxi_qlearning/checkpoints/best.ckpt``.
+"""Watch a trained agent drive one episode: ``python -m rl.play --ckpt runs/taxi_qlearning/version_0/checkpoints/best.ckpt``.
 
 Works with any agent LightningModule that LightningCLI trained and that offers the small interface in
 :class:`GreedyAgent`: the CLI stores the module's import path in the checkpoint (``_class_path``), so this
@@ -8,7 +8,6 @@ command needs no model name, only the checkpoint.
 from __future__ import annotations
 
 import argparse
-import importlib
 import time
 from typing import Any, Protocol, runtime_checkable
 
@@ -19,6 +18,9 @@ import torch
 
 from rl.evaluation import play_episodes
 from rl.record import side_by_side, write_gif
+from training_runs.checkpoint_match import project_model_class, read_checkpoint
+from training_runs.command_line import run_command
+from training_runs.errors import UserError
 
 
 @runtime_checkable
@@ -31,22 +33,26 @@ class GreedyAgent(Protocol):
 
 
 def agent_class(ckpt_path: str, class_path: str | None = None) -> type[L.LightningModule]:
-    """The LightningModule class that wrote ``ckpt_path``, from ``class_path`` or the checkpoint's hyper-parameters."""
+    """The LightningModule class that wrote ``ckpt_path``, from ``class_path`` or the checkpoint's hyper-parameters.
+
+    Only this project's own models are ever imported: a checkpoint is data, and must not choose code to run.
+    """
+    # weights_only: only tensors and primitives are unpickled, nothing in the file can run code.
+    checkpoint = read_checkpoint(ckpt_path, option="--ckpt")
+    source = "--class_path"
     if class_path is None:
-        # weights_only: only tensors and primitives are unpickled, nothing in the file can run code.
-        hparams = torch.load(ckpt_path, map_location="cpu", weights_only=True).get("hyper_parameters", {})
-        class_path = hparams.get("_class_path")
+        class_path = checkpoint.get("hyper_parameters", {}).get("_class_path")
+        source = f"checkpoint {ckpt_path}"
         if class_path is None:
-            raise SystemExit(f"error: {ckpt_path} names no module class (not written by cli.py); pass --class_path")
-    module_name, _, class_name = class_path.rpartition(".")
-    return getattr(importlib.import_module(module_name), class_name)
+            raise UserError(f"{ckpt_path} names no module class (not written by cli.py); pass --class_path")
+    return project_model_class(class_path, source)
 
 
 def load_agent(ckpt_path: str, class_path: str | None = None) -> GreedyAgent:
-    agent = agent_class(ckpt_path, class_path).load_from_checkpoint(ckpt_path, map_location="cpu")
+    agent = agent_class(ckpt_path, class_path).load_from_checkpoint(ckpt_path, map_location="cpu", weights_only=True)
     agent.eval()
     if not isinstance(agent, GreedyAgent):
-        raise SystemExit(f"error: {type(agent).__name__} lacks make_env(render_mode) / act_greedy(obs)")
+        raise UserError(f"{ckpt_path} holds a {type(agent).__name__}, which cannot play: it is not an agent")
     return agent
 
 
@@ -107,13 +113,19 @@ def play(
 
 
 def main(argv: list[str] | None = None) -> float:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """``python -m rl.play``: bad input ends in one line (``error: ...``); ``--debug`` shows the traceback."""
+    return run_command(_play_command, argv)
+
+
+def _play_command(argv: list[str] | None) -> float:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--ckpt", required=True, help="checkpoint written by `cli.py fit`")
     parser.add_argument("--seed", type=int, default=None, help="seed of the start state (default: random)")
     parser.add_argument("--render", default="ansi", choices=["ansi", "human", "none"], help="how to show frames")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait between steps")
     parser.add_argument("--record", default=None, help="also write the episode to this GIF file")
-    parser.add_argument("--class_path", default=None, help="module class, for checkpoints not written by cli.py")
+    parser.add_argument("--class_path", default=None, help="one of this project's agent classes, e.g. rl.dqn.DQN")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     args = parser.parse_args(argv)
     agent = load_agent(args.ckpt, args.class_path)
     return play(agent, seed=args.seed, render=args.render, delay=args.delay, record=args.record)

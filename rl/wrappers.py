@@ -5,6 +5,8 @@ from __future__ import annotations
 import gymnasium as gym
 from gymnasium.wrappers import FlattenObservation, FrameStackObservation
 
+from rl.arguments import make_env
+
 
 class FrameSkip(gym.Wrapper):
     """Repeats each action for ``skip`` frames and returns the sum of their rewards.
@@ -34,7 +36,7 @@ def build_env(env_id: str, frame_skip: int = 1, frame_stack: int = 1, render_mod
     ``frame_stack`` observations the agent saw, flattened into one vector: (k, obs_dim) -> (k * obs_dim,).
     Image observations (H, W) stay images: (k, H, W), the frame stacks a CNN reads."""
     # render_mode only when asked for: not every registered env accepts the keyword
-    env = gym.make(env_id, render_mode=render_mode) if render_mode else gym.make(env_id)
+    env = make_env(env_id, render_mode=render_mode) if render_mode else make_env(env_id)
     if frame_skip > 1:
         env = FrameSkip(env, frame_skip)
     if frame_stack > 1:

@@ -1,5 +1,6 @@
 """Exact resume: a run stopped (at an epoch boundary or mid-epoch) and resumed with --ckpt_path last ends with
-the same weights, optimizer and scheduler state, metrics and data order, bit for bit, as a run never stopped."""
+the same weights, optimizer and scheduler state, metrics, data order and (agents) replay buffer, counters and
+environment, bit for bit, as a run never stopped."""
 
 from __future__ import annotations
 
@@ -15,21 +16,23 @@ from tests.helpers import preset as preset_path  # `preset` names the parametriz
 
 
 class RecordBatches(L.Callback):
-    """Keeps the labels of every training batch, in order: the data order and its augmentation draws."""
+    """Keeps what tells the training batches apart, in order: the data order (labels, actions, episodes)."""
 
     def __init__(self) -> None:
-        self.labels: list[list[int]] = []
+        self.batches: list[object] = []
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        self.labels.append(batch[1].tolist())
+        item = batch[1] if isinstance(batch, tuple | list) else batch  # labels, a Batch's actions, an episode number
+        self.batches.append(torch.as_tensor(item).tolist())
 
 
-class CrashAfterStep(L.Callback):
-    def __init__(self, step: int) -> None:
-        self.step = step
+class CrashAfterBatches(L.Callback):
+    def __init__(self, batches: int) -> None:
+        self.batches = batches
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if trainer.global_step == self.step:
+        self.batches -= 1
+        if self.batches == 0:
             raise RuntimeError("simulated crash")
 
 
@@ -49,31 +52,41 @@ SMALLER = {
     "mnist_ann": ["--model.init_args.hidden_sizes", "[64, 32, 32]"],
     "mnist_cnn": ["--model.init_args.channels", "[8, 8, 16]", "--model.init_args.hidden_sizes", "[32, 32]"],
     "mnist_lstm": ["--model.init_args.hidden_size", "32"],
+    # 20 updates per epoch after a 50-step warm-up; 2 greedy evaluation episodes
+    "cartpole_dqn": ["--model.init_args.steps_per_epoch", "20", "--model.init_args.learning_starts", "50"]
+    + ["--model.init_args.val_episodes", "2", "--model.init_args.stop_when_solved", "false"],
+    # 6 steps of 10 episodes per epoch; 20 greedy evaluation episodes
+    "taxi_qlearning": ["--model.init_args.episodes_per_epoch", "60", "--model.init_args.val_episodes", "20"],
 }
+BATCHES_PER_EPOCH = {"tiny_net": 4, "cartpole_dqn": 20, "taxi_qlearning": 6}  # the MNIST presets: 5
 
 
 def preset_args(preset: str, mnist_dir: Path, runs: Path, *extra: str) -> list[str]:
     common = ["fit", "--config", preset_path(preset), "--runs_dir", str(runs), *QUIET]
     common += ["--trainer.deterministic", "true", "--trainer.max_epochs", "2", "--seed_everything", "3"]
-    # The preset's model class with narrower layers: the same code paths (dropout, batch norm, augmentation,
-    # one-cycle schedule), a fraction of the arithmetic.
+    # The preset's model class with narrower layers or shorter epochs: the same code paths (dropout, batch norm,
+    # augmentation, one-cycle schedule, replay, exploration), a fraction of the arithmetic.
     common += SMALLER.get(preset, [])
     if preset == "tiny_net":  # 4 batches of 64 per epoch
-        data = ["--data.train_size", "256", "--data.val_size", "64"]
-    else:  # 5 batches of 50 per epoch
-        data = ["--data.data_dir", str(mnist_dir), "--data.val_size", "50", "--data.batch_size", "50"]
-    return [*common, *data, *extra]
+        common += ["--data.train_size", "256", "--data.val_size", "64"]
+    elif preset.startswith("mnist"):  # 5 batches of 50 per epoch
+        common += ["--data.data_dir", str(mnist_dir), "--data.val_size", "50", "--data.batch_size", "50"]
+    return [*common, *extra]
 
 
 def state_of(cli: CLI) -> dict[str, object]:
     trainer = cli.trainer
-    return {
+    state = {
         "weights": cli.model.state_dict(),
-        "optimizer": trainer.optimizers[0].state_dict(),
+        "optimizers": [optimizer.state_dict() for optimizer in trainer.optimizers],
         "schedulers": [config.scheduler.state_dict() for config in trainer.lr_scheduler_configs],
-        "metrics": dict(trainer.callback_metrics),
+        # every logged value except throughput, which is wall-clock time
+        "metrics": {k: v for k, v in trainer.callback_metrics.items() if not k.endswith("_per_s")},
         "step": trainer.global_step,
     }
+    extra: dict[str, object] = {}
+    cli.model.on_save_checkpoint(extra)  # the agents' replay buffer, counters, environment and RNG states
+    return {**state, **extra}
 
 
 def assert_identical(a: object, b: object, where: str = "") -> None:
@@ -94,26 +107,30 @@ def assert_identical(a: object, b: object, where: str = "") -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("preset", ["mnist_ann", "mnist_cnn", "mnist_lstm", "tiny_net"])
+@pytest.mark.parametrize(
+    "preset", ["mnist_ann", "mnist_cnn", "mnist_lstm", "tiny_net", "cartpole_dqn", "taxi_qlearning"]
+)
 def test_stopped_and_resumed_equals_uninterrupted(preset, tmp_path, mnist_dir, monkeypatch):
     straight_order = RecordBatches()
     straight = state_of(run_with(monkeypatch, preset_args(preset, mnist_dir, tmp_path / "straight"), straight_order))
-    steps_per_epoch = straight["step"] // 2
+    per_epoch = BATCHES_PER_EPOCH.get(preset, 5)
 
-    # Mid-epoch: a checkpoint every 3 steps, a crash after step 4, resumed from step 3 (inside epoch 0).
-    # Epoch boundary: no step checkpoints, a crash after the first step of epoch 1, resumed from the epoch's end.
-    for name, every, crash in (("mid", 3, 4), ("boundary", 0, steps_per_epoch + 1)):
+    # Mid-epoch: a checkpoint every 3 batches, a crash after batch 4, resumed after batch 3 (inside epoch 0).
+    # Epoch boundary: no mid-epoch checkpoints, a crash after the first batch of epoch 1, resumed from epoch 0's end.
+    for name, every, crash in (("mid", 3, 4), ("boundary", 0, per_epoch + 1)):
         runs = tmp_path / name
         args = preset_args(preset, mnist_dir, runs, "--checkpoint_every_n_steps", str(every))
         before = RecordBatches()
         with pytest.raises(SystemExit, match="simulated crash"):
-            run_with(monkeypatch, args, before, CrashAfterStep(crash))
-        saved_step = torch.load(runs / preset / "version_0/checkpoints/last.ckpt", weights_only=True)["global_step"]
-        assert saved_step == (3 if every else steps_per_epoch)
+            run_with(monkeypatch, args, before, CrashAfterBatches(crash))
+        saved = torch.load(runs / preset / "version_0/checkpoints/last.ckpt", weights_only=True)
+        position = saved["callbacks"]["ResumeState"]
+        done = position["epoch"] * per_epoch + position["batches_done"]
+        assert done == (3 if every else per_epoch)
 
         after = RecordBatches()
         resumed = state_of(run_with(monkeypatch, [*args, "--ckpt_path", "last"], after))
         # The resumed run sees exactly the batches the uninterrupted run saw after the checkpoint, in order
         # (with the one-cycle schedule reading estimated_stepping_batches, cf. Lightning issue 20550).
-        assert before.labels[:saved_step] + after.labels == straight_order.labels, name
+        assert before.batches[:done] + after.batches == straight_order.batches, name
         assert_identical(resumed, straight, name)

@@ -12,6 +12,7 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from training_runs.errors import UserError
+from training_runs.folders import discard_unfinished_runs, forget_reserved_runs
 from training_runs.interrupts import TrainingInterrupted
 from training_runs.parse_errors import one_line_parse_error
 
@@ -38,7 +39,9 @@ def run_command(command: Callable[[list[str] | None], T], args: list[str] | None
         # LightningCLI reads sys.argv itself (and warns when given both); the DDP launcher re-runs sys.argv.
         sys.argv = [a for a in sys.argv if a != DEBUG_FLAG]
     try:
-        return command(None if args is None else [a for a in args if a != DEBUG_FLAG])
+        result = command(None if args is None else [a for a in args if a != DEBUG_FLAG])
+        forget_reserved_runs()
+        return result
     except TrainingInterrupted as stop:
         code = 130 if stop.signal_name == "SIGINT" else 143  # 128 + the signal's number, as shells report it
         print(
@@ -49,23 +52,39 @@ def run_command(command: Callable[[list[str] | None], T], args: list[str] | None
         )
         raise SystemExit(code) from None
     except ArgumentError as err:
+        discard_unfinished_runs()
         if debug:
             raise
         raise SystemExit(f"error: {one_line_parse_error(str(err), [])}") from err
     except SIGTERMException:
         raise SystemExit(143) from None
     except UserError as err:
+        discard_unfinished_runs()
         if debug:
             raise
         raise SystemExit(f"error: {one_line(err)}") from err
-    except Exception as err:
+    except Exception as error:
+        discard_unfinished_runs()
         if debug:
             raise
-        kind = "" if isinstance(err, ValueError | OSError | MisconfigurationException) else f"{type(err).__name__}: "
-        raise SystemExit(f"error: {kind}{one_line(err)}{_fix_for(err)} (add {DEBUG_FLAG} for the traceback)") from err
+        cause = _root_cause(error)
+        if isinstance(cause, UserError):
+            raise SystemExit(f"error: {one_line(cause)}") from error
+        known = isinstance(cause, ValueError | OSError | MisconfigurationException)
+        kind = "" if known else f"{type(cause).__name__}: "
+        hint = f" (add {DEBUG_FLAG} for the traceback)"
+        raise SystemExit(f"error: {kind}{one_line(cause)}{_fix_for(cause)}{hint}") from error
 
 
-def _fix_for(err: Exception) -> str:
+def _root_cause(err: BaseException) -> BaseException:
+    """jsonargparse wraps an error raised while building a class in "Does not validate against any of the Union
+    subtypes"; the error the class raised says what was wrong."""
+    while "Does not validate against any of the Union subtypes" in str(err) and err.__cause__ is not None:
+        err = err.__cause__
+    return err
+
+
+def _fix_for(err: BaseException) -> str:
     """How to fix the errors whose own message does not say."""
     text = str(err).lower()
     if isinstance(err, MisconfigurationException) and ("gpu" in text or "cuda" in text or "mps" in text):

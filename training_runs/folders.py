@@ -7,8 +7,10 @@ latest version unless ``--version`` picks another.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,7 @@ NAMED_CHECKPOINTS = {"best": "best.ckpt", "last": "last.ckpt"}
 # first process chose instead of choosing (and creating) another one.
 RUN_DIR_ENV = "LIGHTNING_CLASSICS_RUN_DIR"
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_reserved: list[Path] = []  # version folders this process created for a new fit
 
 
 @dataclass(frozen=True)
@@ -97,8 +100,29 @@ def new_run(runs_dir: Path, run_name: str) -> RunFolder:
         except FileExistsError:
             version += 1
     folder = RunFolder(_version_path(run_root, version))
+    _reserved.append(folder.path)
     os.environ[RUN_DIR_ENV] = str(folder.path)
     return folder
+
+
+def forget_reserved_runs() -> None:
+    """The command finished: its folders are runs now, whatever they hold."""
+    _reserved.clear()
+
+
+def discard_unfinished_runs() -> list[Path]:
+    """Remove the version folders this process created that hold no checkpoint (the command failed before its
+    first one), so a failed command leaves nothing half-written; returns what was removed."""
+    removed = []
+    while _reserved:
+        path = _reserved.pop()
+        checkpoints = path / CHECKPOINT_DIR
+        if path.is_dir() and not (checkpoints.is_dir() and any(checkpoints.glob("*.ckpt"))):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()  # the run name's folder too, if this was its only version
+    return removed
 
 
 def existing_run(runs_dir: Path, run_name: str, version: int | None, purpose: str) -> RunFolder:

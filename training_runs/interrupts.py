@@ -24,7 +24,7 @@ class TrainingInterrupted(Exception):
 class MidEpochCheckpoint(L.Callback):
     """Writes ``path`` (the run's ``last.ckpt``) at the end of a training batch when
 
-    - ``every_n_steps`` optimizer steps passed since the last write (0: off),
+    - ``every_n_steps`` training steps (batches) passed since the last write (0: off),
     - ``every_n_minutes`` minutes passed since the last write (0: off), or
     - SIGTERM (preemption, ``kill``) or SIGINT (Ctrl-C) arrived; the run then stops with ``TrainingInterrupted``.
       A second Ctrl-C stops at once, without a checkpoint.
@@ -37,13 +37,13 @@ class MidEpochCheckpoint(L.Callback):
         self.path = path
         self.every_n_steps = every_n_steps
         self.every_n_minutes = every_n_minutes
-        self._last_step = 0
+        self._batches = 0  # training batches since the last write (agents without an optimizer make no global steps)
         self._last_time = time.monotonic()
         self._signal: str | None = None
         self._previous_sigint: Any = None
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._last_step, self._last_time = trainer.global_step, time.monotonic()
+        self._batches, self._last_time = 0, time.monotonic()
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # only in the main thread, untouched
             self._previous_sigint = signal.signal(signal.SIGINT, self._on_sigint)
 
@@ -64,7 +64,7 @@ class MidEpochCheckpoint(L.Callback):
         self._signal = "SIGINT"
 
     def _due(self, trainer: L.Trainer) -> bool:
-        by_steps = self.every_n_steps > 0 and trainer.global_step - self._last_step >= self.every_n_steps
+        by_steps = self.every_n_steps > 0 and self._batches >= self.every_n_steps
         by_time = self.every_n_minutes > 0 and time.monotonic() - self._last_time >= 60 * self.every_n_minutes
         due = by_steps or by_time
         if trainer.world_size > 1:  # every process must take the same decision: saving is collective
@@ -74,10 +74,11 @@ class MidEpochCheckpoint(L.Callback):
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
+        self._batches += 1
         stop = self._signal or ("SIGTERM" if trainer.received_sigterm else None)
         if stop is None and not self._due(trainer):
             return
         trainer.save_checkpoint(self.path)
-        self._last_step, self._last_time = trainer.global_step, time.monotonic()
+        self._batches, self._last_time = 0, time.monotonic()
         if stop is not None:
             raise TrainingInterrupted(stop, self.path)

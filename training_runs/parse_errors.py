@@ -14,7 +14,9 @@ _NOT_EXPECTED = re.compile(r'Key "([^"]+)" is not expected')
 _UNRECOGNIZED = re.compile(r"unrecognized arguments: (\S+)", re.IGNORECASE)
 _CLASS_PATH = re.compile(r"class_path '([\w.]+)'")
 _LITERAL = re.compile(r'Parser key "([^"]+)":\s*Expected a typing\.Literal\[([^\]]*)\]\. Got value: (\S+)')
-_WRONG_TYPE = re.compile(r'Parser key "([^"]+)":\s*Expected a (.+?)\. Got value: (\S+)')
+_EXPECTED = re.compile(r"Expected a (?!<class 'NoneType'>)(.+?)\. Got value: (\S+)")
+_UNION = re.compile(r"Subtypes: \[([^\]]*)\]")
+_GIVEN = re.compile(r"Given value: (\S+)")
 _TYPE_NAME = re.compile(r"<class '(\w+)'>")
 _PARSER_KEY = re.compile(r'Parser key "([\w.]+)"')
 
@@ -61,10 +63,15 @@ def one_line_parse_error(message: str, known_keys: list[str]) -> str:
     if match := _LITERAL.search(text):
         key, allowed, got = match.groups()
         return f"{key} must be one of {allowed}, got {got}"
-    if match := _WRONG_TYPE.search(text):
-        key, expected, got = match.groups()
-        expected = _TYPE_NAME.sub(r"\1", expected)
-        return f"{key} must be {expected}, got {got!r}"
+    if match := _EXPECTED.search(text):
+        keys = [k for k in _PARSER_KEY.finditer(text) if k.start() < match.start()]
+        key = keys[-1].group(1) if keys else "a value"
+        expected = _TYPE_NAME.sub(r"\1", match.group(1))
+        return f"{key} must be {expected}, got {match.group(2)!r}"
+    if (match := _UNION.search(text)) and (key := _PARSER_KEY.search(text)):
+        types = ", ".join(_TYPE_NAME.sub(r"\1", t.strip()) for t in match.group(1).split(",") if "NoneType" not in t)
+        given = _GIVEN.search(text)
+        return f"{key.group(1)} must be {types or 'null'}" + (f", got {given.group(1)!r}" if given else "")
     for pattern in (_NOT_EXPECTED, _UNRECOGNIZED):
         if match := pattern.search(text):
             key = match.group(1).lstrip("-").split("=")[0]

@@ -50,12 +50,20 @@ class ResumeState(L.Callback):
             "rng": capture_rng_states(),
         }
 
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self._module = pl_module
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         # Restored at once, while Lightning restores the rest: from here to the first resumed batch Lightning draws
         # nothing from the global RNGs (no sanity check on restarts; the loaders have their own generators), just
         # as the uninterrupted run draws nothing between writing the checkpoint and its next batch.
         restore_rng_states(state_dict["rng"])
         self._pending = state_dict
+        module = getattr(self, "_module", None)
+        if not state_dict["epoch_done"] and callable(getattr(module, "resume_mid_epoch", None)):
+            # A module whose loader makes its batches as they are consumed (an agent's experience stream) starts
+            # its loader before training starts, so it is told now how many batches of the epoch are done.
+            module.resume_mid_epoch(state_dict["batches_done"])  # type: ignore[union-attr]
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.lr_change is not None:
@@ -71,6 +79,8 @@ class ResumeState(L.Callback):
         assert isinstance(loader, DataLoader)
         for part in _loader_parts(loader, "use_epoch"):
             part.use_epoch(self._epoch)
+        if callable(getattr(pl_module, "resume_mid_epoch", None)):
+            return  # told in load_state_dict
         parts = _loader_parts(loader, "start_at")
         if trainer.world_size > 1:
             rank_zero_warn("resuming mid-epoch with several processes: the epoch's data order starts over")

@@ -15,6 +15,7 @@ from lightning.fabric.utilities.data import AttributeDict
 from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader
 
+from rl.arguments import at_least, in_range, positive
 from rl.checkpointing import AGENT_STATE_KEY
 from rl.distributed import check_identical, gather, rank_and_world, shards
 from rl.dqn.env_loop import EnvLoop
@@ -133,6 +134,19 @@ class DQN(L.LightningModule):
                 reports the true score.
         """
         super().__init__()
+        positive(lr=lr)
+        in_range("gamma", gamma, 0.0, 1.0)
+        in_range("tau", tau, 0.0, 1.0, low_open=True)
+        at_least(1, batch_size=batch_size, buffer_size=buffer_size, train_freq=train_freq)
+        at_least(1, steps_per_epoch=steps_per_epoch, target_update_interval=target_update_interval, n_steps=n_steps)
+        at_least(1, frame_skip=frame_skip, frame_stack=frame_stack, val_episodes=val_episodes)
+        at_least(1, test_episodes=test_episodes)
+        at_least(0, learning_starts=learning_starts, epsilon_decay_steps=epsilon_decay_steps)
+        if replay and buffer_size < batch_size:
+            raise ValueError(
+                f"--model.init_args.buffer_size ({buffer_size}) is smaller than batch_size ({batch_size}): a batch "
+                "is drawn from the buffer, so make the buffer at least as large"
+            )
         # Every argument is a primitive, so checkpoints load with torch.load(weights_only=True).
         self.save_hyperparameters()
         probe = self.make_env()  # what the agent sees: sizes and the spec
@@ -158,6 +172,7 @@ class DQN(L.LightningModule):
         self._loss_sum: torch.Tensor | None = None  # losses since the last log
         self._loss_count = 0
         self._threads_before: int | None = None
+        self._resume_batches_done = 0  # set by resume_mid_epoch
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
         return self.q_net(observations)  # (B, obs_dim) -> (B, num_actions)
@@ -224,8 +239,13 @@ class DQN(L.LightningModule):
             return self.buffer.sample(self.hparams.batch_size)
         return self.buffer.latest(self.hparams.batch_size)
 
+    def resume_mid_epoch(self, batches_done: int) -> None:
+        """Called while a checkpoint written mid-epoch is restored: the epoch continues after ``batches_done``."""
+        self._resume_batches_done = batches_done
+
     def train_dataloader(self) -> DataLoader:
-        stream = ExperienceStream(self.collect, self.draw, self.hparams.steps_per_epoch)
+        done, self._resume_batches_done = self._resume_batches_done, 0
+        stream = ExperienceStream(self.collect, self.draw, self.hparams.steps_per_epoch, done)
         # Batches come ready-made; its own generator: creating the iterator draws nothing from the global RNG.
         return DataLoader(stream, batch_size=None, num_workers=0, generator=torch.Generator())
 

@@ -16,17 +16,23 @@ class ExperienceStream(IterableDataset):
     draws the batch (``draw``: a uniform sample, or the newest transitions without replay). The data is made
     while it is consumed, so it must be iterated in the training process: use it with ``num_workers=0``.
 
-    Lightning fetches one batch ahead of the one being trained on (to know which batch is the last), so the
-    agent acts with weights that are one update old; Q-learning is off-policy, so that does no harm.
+    It has a length, so Lightning knows which batch is the epoch's last without fetching one ahead: the agent
+    acts with the newest weights, and a checkpoint written after a batch holds exactly the experience gathered
+    up to that batch (so a run resumed mid-epoch continues exactly).
     """
 
-    def __init__(self, collect: Callable[[], None], draw: Callable[[], Batch], length: int) -> None:
+    def __init__(self, collect: Callable[[], None], draw: Callable[[], Batch], length: int, done: int = 0) -> None:
         super().__init__()
         self.collect = collect
         self.draw = draw
         self.length = length
+        self.done = done  # batches of the first pass already trained on (a run resumed mid-epoch)
+
+    def __len__(self) -> int:
+        return self.length
 
     def __iter__(self) -> Iterator[Batch]:
-        for _ in range(self.length):
+        done, self.done = self.done, 0
+        for _ in range(self.length - done):
             self.collect()
             yield self.draw()

@@ -14,6 +14,8 @@ import torch
 from lightning.fabric.utilities.data import AttributeDict
 from torch.utils.data import DataLoader, Dataset
 
+from datamodules.epoch_sampler import SequentialSampler
+from rl.arguments import at_least, in_range, make_env
 from rl.checkpointing import AGENT_STATE_KEY, generator_from_state, generator_state
 from rl.evaluation import Episodes, concatenate, log_evaluation, play_episodes
 from rl.schedules import linear_schedule
@@ -77,10 +79,15 @@ class TabularQLearning(L.LightningModule):
             seed: Seed of exploration and of the training env; ``None`` derives it from ``seed_everything``.
         """
         super().__init__()
+        in_range("lr", lr, 0.0, 1.0, low_open=True)
+        in_range("gamma", gamma, 0.0, 1.0)
+        at_least(1, episodes_per_epoch=episodes_per_epoch, episodes_per_step=episodes_per_step)
+        at_least(1, val_episodes=val_episodes, test_episodes=test_episodes)
+        at_least(0, epsilon_decay_episodes=epsilon_decay_episodes)
         self.save_hyperparameters()  # primitives only: checkpoints load with torch.load(weights_only=True)
         # Each training_step updates the table itself; Lightning must not look for a loss to backpropagate.
         self.automatic_optimization = False
-        self.train_env = gym.make(env_id)
+        self.train_env = make_env(env_id)
         n_states, n_actions = self._discrete_sizes(self.train_env)
         # A buffer: saved in every checkpoint's state_dict, never touched by an optimizer. float64 so that many
         # small updates do not round away; the training loop edits it in place through a numpy view.
@@ -133,7 +140,9 @@ class TabularQLearning(L.LightningModule):
     def train_dataloader(self) -> DataLoader:
         # Each batch lists the episode numbers (within the epoch) that one training_step plays.
         hp = self.hparams
-        return DataLoader(_Chunks(0, hp.episodes_per_epoch, hp.episodes_per_step), batch_size=None)
+        chunks = _Chunks(0, hp.episodes_per_epoch, hp.episodes_per_step)
+        # A sampler that can start part-way: a run resumed mid-epoch continues with the episodes not yet played.
+        return DataLoader(chunks, batch_size=None, sampler=SequentialSampler(len(chunks)))
 
     def training_step(self, batch: list[int], batch_idx: int) -> None:
         hp = self.hparams
