@@ -53,8 +53,10 @@ SMALLER = {
     "mnist_cnn": ["--model.init_args.channels", "[8, 8, 16]", "--model.init_args.hidden_sizes", "[32, 32]"],
     "mnist_lstm": ["--model.init_args.hidden_size", "32"],
     # 20 updates per epoch after a 50-step warm-up; 2 greedy evaluation episodes
-    "cartpole_dqn": ["--model.init_args.steps_per_epoch", "20", "--model.init_args.learning_starts", "50"]
-    + ["--model.init_args.val_episodes", "2", "--model.init_args.stop_when_solved", "false"],
+    "cartpole_dqn": [
+        *["--model.init_args.steps_per_epoch", "20", "--model.init_args.learning_starts", "50"],
+        *["--model.init_args.val_episodes", "2", "--model.init_args.stop_when_solved", "false"],
+    ],
     # 6 steps of 10 episodes per epoch; 20 greedy evaluation episodes
     "taxi_qlearning": ["--model.init_args.episodes_per_epoch", "60", "--model.init_args.val_episodes", "20"],
 }
