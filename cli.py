@@ -173,6 +173,8 @@ class CLI(LightningCLI):
                 )
             config.checkpoint.monitor = model_class.checkpoint_metric
         check_run_name(config.run_name)
+        if config.checkpoint_every_n_steps < 0 or config.checkpoint_every_n_minutes < 0:
+            raise UserError("--checkpoint_every_n_steps and --checkpoint_every_n_minutes must be >= 0 (0: off)")
         self._checkpoint: dict[str, Any] | None = None
         if self.subcommand is None:
             return

@@ -63,7 +63,7 @@ def read_checkpoint(path: str | Path, option: str = "--ckpt_path") -> dict[str, 
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises RuntimeError, UnpicklingError, EOFError, ... depending on the damage
         first_line = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
-        if "Weights only load failed" in str(err) and "Unsupported global" in str(err):
+        if "Weights only load failed" in str(err) and "global" in str(err).lower():  # names a function or class
             reason = "it holds objects other than tensors and plain values, which are never unpickled here"
         else:
             reason = f"not a readable PyTorch checkpoint (truncated or another kind of file: {first_line})"

@@ -1,0 +1,198 @@
+"""Kill a training run with SIGKILL again and again, resume it each time, and check it ends where a run never
+killed ends: the same final weights and optimizer state, bit for bit.
+
+    .venv/bin/python -m benchmarks.kill_resume classifier --kills 20 --data-dir ../shared/datasets/mnist
+    .venv/bin/python -m benchmarks.kill_resume dqn --kills 20
+
+Every second kill waits for a checkpoint write to begin (a ``.partial-`` file in the checkpoint folder) and kills
+the process in the middle of it; the others come at a random moment. ``$TMPDIR`` points at a small tmpfs, i.e.
+another filesystem than the run folder (the setup in which Lightning's own saves were not atomic). After every
+kill each checkpoint of the run must load with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+DETERMINISTIC = ["--trainer.deterministic", "true", "--trainer.enable_progress_bar", "false", "--seed_everything", "7"]
+TARGETS = {
+    # The CNN preset (augmentation, dropout, batch norm, one-cycle schedule) on 3 short epochs of real MNIST.
+    "classifier": (
+        "mnist_cnn",
+        [
+            *["--trainer.max_epochs", "3", "--trainer.limit_train_batches", "40", "--trainer.limit_val_batches", "2"],
+            "--checkpoint_every_n_steps",
+            "5",
+        ],
+    ),
+    # The Double-DQN preset for 6 epochs of 250 updates, a checkpoint every 40 updates.
+    "dqn": (
+        "cartpole_dqn",
+        [
+            *["--trainer.max_epochs", "6", "--model.init_args.stop_when_solved", "false"],
+            *["--model.init_args.val_episodes", "10", "--checkpoint_every_n_steps", "40"],
+        ],
+    ),
+}
+
+
+def command(target: str, runs: Path, data_dir: str | None, *extra: str) -> list[str]:
+    preset, options = TARGETS[target]
+    args = [sys.executable, "cli.py", "fit", "--config", f"configs/{preset}.yaml", "--runs_dir", str(runs)]
+    if preset.startswith("mnist"):
+        args += ["--data.data_dir", data_dir or "data"]
+    return [*args, *DETERMINISTIC, *options, *extra]
+
+
+def final_state(checkpoint: Path) -> dict:
+    saved = torch.load(checkpoint, weights_only=True)
+    return {
+        "state_dict": saved["state_dict"],
+        "optimizer_states": saved["optimizer_states"],
+        "step": saved["global_step"],
+    }
+
+
+def identical(a: object, b: object) -> bool:
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and torch.equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(identical(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return (
+            isinstance(b, list | tuple) and len(a) == len(b) and all(identical(x, y) for x, y in zip(a, b, strict=True))
+        )
+    return a == b
+
+
+def all_checkpoints_load(folder: Path) -> tuple[bool, int]:
+    files = sorted(folder.glob("*.ckpt"))
+    for path in files:
+        try:
+            torch.load(path, weights_only=True)
+        except Exception as err:
+            print(f"  UNLOADABLE {path}: {err}")
+            return False, len(files)
+    return True, len(files)
+
+
+def ended(process: subprocess.Popen) -> bool:
+    return process.poll() is not None
+
+
+def first_checkpoint_or_end(checkpoints: Path, process: subprocess.Popen) -> bool:
+    return (checkpoints / "last.ckpt").exists() or ended(process)
+
+
+def write_begun_or_end(checkpoints: Path, process: subprocess.Popen) -> bool:
+    return any(checkpoints.glob(".*.partial-*")) or ended(process)
+
+
+def wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.001)
+    return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("target", choices=sorted(TARGETS))
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the kill moments")
+    parser.add_argument("--data-dir", default=None, help="folder with the MNIST files (classifier)")
+    parser.add_argument("--work", default=None, help="folder for the runs (default: a temporary folder)")
+    parser.add_argument("--max-delay", type=float, default=15.0, help="latest random kill moment, s after start")
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    work = Path(args.work or tempfile.mkdtemp(prefix="kill-resume-"))
+    work.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    tmpfs = work / "tmpfs"
+    tmpfs.mkdir(exist_ok=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256m", "tmpfs", str(tmpfs)]).returncode == 0:
+        env["TMPDIR"] = str(tmpfs)  # another filesystem than the run folder
+    preset = TARGETS[args.target][0]
+
+    started = time.monotonic()
+    reference = subprocess.run(
+        command(args.target, work / "reference", args.data_dir), cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if reference.returncode != 0:
+        sys.exit(f"reference run failed:\n{reference.stderr[-3000:]}")
+    reference_seconds = time.monotonic() - started
+    expected = final_state(work / "reference" / preset / "version_0/checkpoints/last.ckpt")
+
+    runs = work / "killed"
+    checkpoints = runs / preset / "version_0/checkpoints"
+    kills = during_write = loadable_after_kill = 0
+    resume: list[str] = []
+    started = time.monotonic()
+    while kills < args.kills:
+        process = subprocess.Popen(
+            command(args.target, runs, args.data_dir, *resume),
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        if not resume:  # the first run: the first checkpoint must exist before a kill can be resumed from
+            wait_for(partial(first_checkpoint_or_end, checkpoints, process), 600)
+        in_write = kills % 2 == 1
+        if in_write:
+            wait_for(partial(write_begun_or_end, checkpoints, process), 120)
+        else:
+            wait_for(partial(ended, process), rng.uniform(0.5, args.max_delay))
+        if process.poll() is not None:
+            print(f"  run finished before kill {kills + 1}; starting over is not needed, resuming the rest")
+            break
+        process.kill()
+        process.wait()
+        kills += 1
+        during_write += int(in_write and any(checkpoints.glob(".*.partial-*")))
+        ok, count = all_checkpoints_load(checkpoints)
+        loadable_after_kill += int(ok)
+        step = torch.load(checkpoints / "last.ckpt", weights_only=True)["global_step"] if ok else "?"
+        print(
+            f"kill {kills:2d} ({'during a write' if in_write else 'random moment'}): {count} checkpoints, all loadable: {ok}, last.ckpt at step {step}",
+            flush=True,
+        )
+        resume = ["--ckpt_path", "last"]
+    final = subprocess.run(
+        command(args.target, runs, args.data_dir, "--ckpt_path", "last"),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if final.returncode != 0:
+        sys.exit(f"final resume failed:\n{final.stderr[-3000:]}")
+    leftovers = list(checkpoints.glob(".*.partial-*"))
+    got = final_state(checkpoints / "last.ckpt")
+    same = identical(got, expected)
+    print(
+        f"\n{args.target} ({preset}): {kills} SIGKILLs ({during_write} inside a checkpoint write), "
+        f"checkpoints loadable after {loadable_after_kill}/{kills} kills, temporary files left: {len(leftovers)}, "
+        f"final step {got['step']} (reference {expected['step']}), final weights and optimizer identical: {same}; "
+        f"reference run {reference_seconds:.0f} s, killed-and-resumed runs {time.monotonic() - started:.0f} s"
+    )
+    subprocess.run(["umount", str(tmpfs)], capture_output=True)
+    if not same or loadable_after_kill != kills:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
