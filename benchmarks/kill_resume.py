@@ -40,7 +40,7 @@ TARGETS = {
     "dqn": (
         "cartpole_dqn",
         [
-            *["--trainer.max_epochs", "6", "--model.init_args.stop_when_solved", "false"],
+            *["--trainer.max_epochs", "6", "--model.init_args.stop_return", "null"],
             *["--model.init_args.val_episodes", "10", "--checkpoint_every_n_steps", "40"],
         ],
     ),

@@ -22,7 +22,7 @@ TARGETS = {
     # replay buffer is full after 50 epochs. Fewer evaluation episodes keep the run short.
     "dqn": [
         *["--config", "configs/cartpole_dqn.yaml", "--trainer.max_epochs", "200"],
-        *["--model.init_args.stop_when_solved", "false", "--model.init_args.val_episodes", "10"],
+        *["--model.init_args.stop_return", "null", "--model.init_args.val_episodes", "10"],
     ],
     "classifier": ["--config", "configs/mnist_ann.yaml", "--trainer.max_epochs", "20"],
 }

@@ -13,7 +13,6 @@ import torch.nn.functional as F
 from lightning.fabric.utilities.data import AttributeDict
 from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
-from torchmetrics import Metric
 from torchmetrics.classification import MulticlassAccuracy
 
 from lightning_modules.schedules import lr_multiplier

@@ -55,7 +55,7 @@ SMALLER = {
     # 20 updates per epoch after a 50-step warm-up; 2 greedy evaluation episodes
     "cartpole_dqn": [
         *["--model.init_args.steps_per_epoch", "20", "--model.init_args.learning_starts", "50"],
-        *["--model.init_args.val_episodes", "2", "--model.init_args.stop_when_solved", "false"],
+        *["--model.init_args.val_episodes", "2", "--model.init_args.stop_return", "null"],
     ],
     # 6 steps of 10 episodes per epoch; 20 greedy evaluation episodes
     "taxi_qlearning": ["--model.init_args.episodes_per_epoch", "60", "--model.init_args.val_episodes", "20"],

@@ -52,12 +52,16 @@ class ResumeState(L.Callback):
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         self._module = pl_module
+        self._world_size = trainer.world_size
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         # Restored at once, while Lightning restores the rest: from here to the first resumed batch Lightning draws
         # nothing from the global RNGs (no sanity check on restarts; the loaders have their own generators), just
         # as the uninterrupted run draws nothing between writing the checkpoint and its next batch.
-        restore_rng_states(state_dict["rng"])
+        if getattr(self, "_world_size", 1) == 1:
+            # (The checkpoint holds the first process's RNG states only; with several processes each keeps its own
+            # stream, and the agents restore theirs per process themselves.)
+            restore_rng_states(state_dict["rng"])
         self._pending = state_dict
         module = getattr(self, "_module", None)
         if not state_dict["epoch_done"] and callable(getattr(module, "resume_mid_epoch", None)):
