@@ -40,8 +40,6 @@ os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
 # Lightning cannot see that training_runs.resume.ResumeState restores the loader's position mid-epoch.
 warnings.filterwarnings("ignore", message=r"You're resuming from a checkpoint that ended before the epoch ended")
-# The DQN's experience stream has a length so that Lightning does not fetch ahead; it always runs in-process.
-warnings.filterwarnings("ignore", message=r"Your `IterableDataset` has `__len__` defined")
 
 
 EVAL_SUBCOMMANDS = ("validate", "test", "predict")

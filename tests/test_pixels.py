@@ -118,7 +118,8 @@ def test_frame_buffer_rebuilds_exactly_the_stacks_the_agent_saw(n_steps, num_env
 
 
 def test_frame_buffer_checkpoint_round_trip_continues_identically():
-    agent = DQN(**{**DOT_AGENT, "buffer_size": 30, "learning_starts": 1})
+    # batch_size 16: a replay buffer smaller than the batch is refused (issue 7); this test draws no batch
+    agent = DQN(**{**DOT_AGENT, "buffer_size": 30, "learning_starts": 1, "batch_size": 16})
     agent.env_loop.reset(seed=1)
     for _ in range(75):
         agent.env_loop.step(agent.q_net, epsilon=1.0)

@@ -246,8 +246,7 @@ class DQN(L.LightningModule):
     def train_dataloader(self) -> DataLoader:
         done, self._resume_batches_done = self._resume_batches_done, 0
         stream = ExperienceStream(self.collect, self.draw, self.hparams.steps_per_epoch, done)
-        # Batches come ready-made; its own generator: creating the iterator draws nothing from the global RNG.
-        return DataLoader(stream, batch_size=None, num_workers=0, generator=torch.Generator())
+        return DataLoader(stream, batch_size=None, num_workers=0)  # batches come ready-made
 
     # ---- learning ------------------------------------------------------------------------------------------
 

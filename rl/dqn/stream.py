@@ -16,9 +16,10 @@ class ExperienceStream(IterableDataset):
     draws the batch (``draw``: a uniform sample, or the newest transitions without replay). The data is made
     while it is consumed, so it must be iterated in the training process: use it with ``num_workers=0``.
 
-    It has a length, so Lightning knows which batch is the epoch's last without fetching one ahead: the agent
-    acts with the newest weights, and a checkpoint written after a batch holds exactly the experience gathered
-    up to that batch (so a run resumed mid-epoch continues exactly).
+    Lightning fetches one batch ahead of the one being trained on (to know which batch is the last), so the
+    agent acts with weights that are one update old; Q-learning is off-policy, so that does no harm. (It also
+    means a checkpoint written mid-epoch already holds the experience of the next batch, so a DQN run resumed
+    mid-epoch is not bit-exact; at epoch boundaries it is.)
     """
 
     def __init__(self, collect: Callable[[], None], draw: Callable[[], Batch], length: int, done: int = 0) -> None:
@@ -27,9 +28,6 @@ class ExperienceStream(IterableDataset):
         self.draw = draw
         self.length = length
         self.done = done  # batches of the first pass already trained on (a run resumed mid-epoch)
-
-    def __len__(self) -> int:
-        return self.length
 
     def __iter__(self) -> Iterator[Batch]:
         done, self.done = self.done, 0
