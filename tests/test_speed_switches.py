@@ -13,7 +13,8 @@ from tests.helpers import cli_args, quiet_trainer
 def test_train_statistics_are_exact_without_per_step_metrics(tmp_path):
     """With a frozen network (lr 0), train/acc and train/loss must equal the network's own train-set values."""
     torch.manual_seed(0)
-    model = TinyNet(lr=0.0, scheduler="none")
+    model = TinyNet(lr=1e-3, scheduler="none")
+    model.hparams.lr = 0.0  # frozen weights (the constructor refuses lr <= 0 as bad input, issue 7)
     data = TinyDataModule(train_size=64, val_size=16, test_size=16, batch_size=16)
     # 4 batches per epoch, logged every 4 steps: train/loss is the mean over the whole epoch.
     trainer = quiet_trainer(default_root_dir=tmp_path, max_epochs=1, log_every_n_steps=4)
