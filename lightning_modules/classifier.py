@@ -116,9 +116,8 @@ class Classifier(L.LightningModule):
     def on_train_epoch_end(self) -> None:
         counts = self.train_counts
         if self.trainer.world_size > 1:
-            counts = cast(torch.Tensor, self.all_gather(counts)).sum(
-                dim=0
-            )  # (world, 2) -> (2,): every process's images
+            # (world, 2) -> (2,): every process's images
+            counts = cast(torch.Tensor, self.all_gather(counts)).sum(dim=0)
         self.log("train/acc", counts[0] / counts[1].clamp(min=1), prog_bar=True)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:

@@ -39,7 +39,7 @@ class ANN(ImageClassifier):
 
 
 class CNN(ImageClassifier):
-    """Three convolution blocks, then three linear layers -> class logits."""
+    """Convolution blocks (three by default), then linear layers -> class logits."""
 
     def __init__(
         self,
