@@ -20,9 +20,12 @@ from lightning.pytorch.utilities import rank_zero_info
 
 # Imported so that LightningCLI knows every model and data module by its short name.
 import datamodules  # noqa: F401
+import inference.prediction_table as prediction_table
 import lightning_modules  # noqa: F401
 import rl  # noqa: F401
+from callbacks import BestMetricAsHpMetric, LearningRateCurve, TestPictures
 from datamodules import DataNotFoundError
+from inference.preprocess import ImageInputError
 
 # lightning 2.6's own CLI code calls jsonargparse APIs deprecated in jsonargparse 4.49; the
 # warnings are about Lightning's code, not the user's, so they only add noise.
@@ -83,11 +86,15 @@ class CLI(LightningCLI):
             }
         )
         parser.add_lightning_class_args(LatestCheckpoint, "last_checkpoint")
+        # Pictures after `test` (classifiers only), the learning-rate curve and a real hp_metric in TensorBoard.
+        parser.add_lightning_class_args(TestPictures, "test_pictures")
+        parser.add_lightning_class_args(LearningRateCurve, "lr_curve")
+        parser.add_lightning_class_args(BestMetricAsHpMetric, "hp_metric")
         for group in ("checkpoint", "last_checkpoint"):
             parser.link_arguments(("runs_dir", "run_name"), f"{group}.dirpath", compute_fn=checkpoint_dir)
         parser.link_arguments(("runs_dir", "run_name"), "trainer.default_root_dir", compute_fn=run_dir)
         # Data facts flow into the model; a link is skipped when the model has no such argument (e.g. RL agents).
-        for fact in ("num_classes", "image_shape", "num_features", "batch_size"):
+        for fact in ("num_classes", "image_shape", "num_features", "batch_size", "pixel_mean", "pixel_std"):
             parser.link_arguments(f"data.{fact}", f"model.init_args.{fact}", apply_on="instantiate")
 
     def instantiate_trainer(self, **kwargs) -> Trainer:
@@ -152,11 +159,17 @@ class CLI(LightningCLI):
         out = Path(self.trainer.default_root_dir) / "predictions.pt"
         out.parent.mkdir(parents=True, exist_ok=True)
         torch.save(predictions, out)
-        first = predictions[0]
-        preview = {k: v[:5].tolist() for k, v in first.items()} if isinstance(first, dict) else first
         ckpt = self.trainer.ckpt_path
         weights = f"checkpoint {ckpt}" if ckpt else "freshly initialised weights (no --ckpt_path given: untrained)"
-        rank_zero_info(f"Predicted {len(predictions)} batch(es) with {weights}; first rows: {preview}\nSaved to {out}")
+        datamodule = self.datamodule
+        rows = prediction_table.prediction_rows(
+            predictions, getattr(datamodule, "class_names", None), getattr(datamodule, "predict_files", ())
+        )
+        csv_path = prediction_table.write_csv(rows, out.with_suffix(".csv"))
+        rank_zero_info(
+            f"Predicted {len(rows)} rows with {weights}:\n{prediction_table.format_table(rows)}\n"
+            f"Saved to {csv_path} and {out}"
+        )
 
 
 def main(args: list[str] | None = None, run: bool = True) -> CLI:
@@ -173,7 +186,7 @@ def main(args: list[str] | None = None, run: bool = True) -> CLI:
             args=args,
             run=run,
         )
-    except (DataNotFoundError, CheckpointNotFoundError) as err:
+    except (DataNotFoundError, CheckpointNotFoundError, ImageInputError) as err:
         sys.exit(f"error: {err}")
 
 
