@@ -1,19 +1,21 @@
 """Command line for every workload: ``python cli.py fit|validate|test|predict --config configs/<preset>.yaml``.
 
 Models and data are chosen in YAML (or with ``--model CNN --data MNISTDataModule``); see
-``python cli.py fit --help`` and ``python cli.py fit --model CNN --help`` for every option.
+``python cli.py fit --help`` and ``python cli.py fit --model.help CNN`` for every option.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import torch
-from lightning.pytorch import Trainer
+from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar, TQDMProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities import rank_zero_info
@@ -32,6 +34,22 @@ from inference.preprocess import ImageInputError
 os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
 # Likewise lightning 2.6 calls a torch pytree API that torch 2.14 deprecates, once per run.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+# Tabular Q-learning updates its table by hand: having no optimizer is its design, not a mistake.
+warnings.filterwarnings("ignore", message=r"`LightningModule.configure_optimizers` returned `None`")
+# CartPole-v0 (200-step episodes) is the environment the project is about; the README says v1 exists.
+warnings.filterwarnings("ignore", message=r".*The environment CartPole-v0 is out of date", category=DeprecationWarning)
+
+
+class _DropLightningNoise(logging.Filter):
+    """Lightning's start-up lines that say nothing about this run: no GPU/TPU here, ads for its cloud, internals."""
+
+    NOISE = ("💡 Tip:", "GPU available: False", "TPU available: False", "Loading `train_dataloader` to estimate")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.NOISE)
+
+
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropLightningNoise())
 
 
 EVAL_SUBCOMMANDS = ("validate", "test", "predict")
@@ -60,6 +78,18 @@ class LatestCheckpoint(ModelCheckpoint):
 
     def __init__(self, dirpath: str | None = None) -> None:
         super().__init__(dirpath=dirpath, filename=self.CHECKPOINT_NAME_LAST, monitor=None, save_top_k=1)
+
+
+def hide_version_number(bar: ProgressBar) -> None:
+    """The progress bar shows ``v_num``, the number of the log folder, which says nothing about training: drop it."""
+    get_metrics = bar.get_metrics
+
+    def metrics_without_version(trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
+        metrics = get_metrics(trainer, pl_module)
+        metrics.pop("v_num", None)
+        return metrics
+
+    bar.get_metrics = metrics_without_version  # type: ignore[method-assign]
 
 
 class CLI(LightningCLI):
@@ -97,15 +127,18 @@ class CLI(LightningCLI):
         for fact in ("num_classes", "image_shape", "num_features", "batch_size", "pixel_mean", "pixel_std"):
             parser.link_arguments(f"data.{fact}", f"model.init_args.{fact}", apply_on="instantiate")
 
-    def instantiate_trainer(self, **kwargs) -> Trainer:
-        """The Trainer, with a progress bar that redraws every ``--progress_bar_refresh_rate`` batches."""
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        """The Trainer, with a progress bar that redraws every ``--progress_bar_refresh_rate`` batches (no ``v_num``)."""
         config = self.config_init[self.subcommand] if self.subcommand else self.config_init
         trainer_config = config["trainer"]
         callbacks = trainer_config.get("callbacks") or []
         has_bar = any(isinstance(c, ProgressBar) for c in callbacks)
         if trainer_config.get("enable_progress_bar") is not False and not has_bar and "callbacks" not in kwargs:
             kwargs["callbacks"] = [*callbacks, TQDMProgressBar(refresh_rate=config["progress_bar_refresh_rate"])]
-        return super().instantiate_trainer(**kwargs)
+        trainer = super().instantiate_trainer(**kwargs)
+        if trainer.progress_bar_callback is not None:
+            hide_version_number(trainer.progress_bar_callback)
+        return trainer
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
@@ -172,8 +205,34 @@ class CLI(LightningCLI):
         )
 
 
+PRESETS_DIR = Path(__file__).resolve().parent / "configs"
+
+
+def find_presets(args: list[str]) -> list[str]:
+    """``--config mnist_cnn`` (a bare name, not a file here) means ``configs/mnist_cnn.yaml`` of this project,
+    so the command works from any folder."""
+    resolved = list(args)
+    for i, arg in enumerate(resolved):
+        flag, _, inline = arg.partition("=")
+        if flag != "--config" or (not inline and i + 1 == len(resolved)):
+            continue
+        value = inline or resolved[i + 1]
+        if Path(value).exists() or "/" in value or value.endswith((".yaml", ".yml", "}")):
+            continue  # a file, a path to one, or inline YAML: jsonargparse's own business
+        preset = PRESETS_DIR / f"{value}.yaml"
+        if not preset.is_file():
+            names = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")))
+            sys.exit(f"error: --config {value}: no such file and no preset of that name (presets: {names})")
+        if inline:
+            resolved[i] = f"--config={preset}"
+        else:
+            resolved[i + 1] = str(preset)
+    return resolved
+
+
 def main(args: list[str] | None = None, run: bool = True) -> CLI:
     """Entry point of ``python cli.py`` and of the ``lightning-classics`` command."""
+    args = find_presets(sys.argv[1:] if args is None else args)
     try:
         return CLI(
             subclass_mode_model=True,

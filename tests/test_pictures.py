@@ -32,9 +32,10 @@ def test_fit_and_test_leave_curves_pictures_and_a_real_hp_metric(tmp_path, mnist
     assert max(scalars["val/acc"][1]) == pytest.approx(best)
 
     main(cli_args("test", "mnist_ann", runs, *data, "--ckpt_path", "best"))
-    for name in ("confusion_matrix", "misclassified"):
-        width, height = png_size(run / f"{name}.png")
-        assert width > 300 and height > 200
+    width, height = png_size(run / "confusion_matrix.png")
+    assert width > 300 and height > 300
+    width, height = png_size(run / "misclassified.png")  # one column per mistake, up to 8
+    assert width > 100 and height > 100
     # the test run's own TensorBoard folder holds the two images
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
