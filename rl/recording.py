@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -52,12 +53,12 @@ def save_animation(frames: list[np.ndarray], path: Path, fps: float) -> Path:
         raise ValueError(f"--record {path}: give a .gif or .mp4 file name")
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.stem}.partial{path.suffix}")  # no half-written file under the real name
+    images: list[Any] = list(frames) if path.suffix == ".gif" else [pad_to_block(frame) for frame in frames]
     try:
         if path.suffix == ".gif":
-            imageio.mimsave(partial, frames, duration=1000 / fps, loop=0)  # duration: ms per frame
+            imageio.mimsave(partial, images, duration=1000 / fps, loop=0)  # duration: ms per frame
         else:
-            padded = [pad_to_block(frame) for frame in frames]
-            imageio.mimsave(partial, padded, fps=fps, codec="libx264", quality=7, macro_block_size=VIDEO_BLOCK)
+            imageio.mimsave(partial, images, fps=fps, codec="libx264", quality=7, macro_block_size=VIDEO_BLOCK)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
