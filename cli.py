@@ -232,7 +232,10 @@ def find_presets(args: list[str]) -> list[str]:
 
 def main(args: list[str] | None = None, run: bool = True) -> CLI:
     """Entry point of ``python cli.py`` and of the ``lightning-classics`` command."""
-    args = find_presets(sys.argv[1:] if args is None else args)
+    if args is None:  # from the command line: LightningCLI reads sys.argv itself (and warns when given both)
+        sys.argv[1:] = find_presets(sys.argv[1:])
+    else:
+        args = find_presets(args)
     try:
         return CLI(
             subclass_mode_model=True,

@@ -30,7 +30,10 @@ def load_classifier(ckpt_path: str | Path) -> ImageClassifier:
         raise NotAClassifierError(f"{path} is not a readable checkpoint ({type(err).__name__})") from err
     class_path = hparams.get("_class_path", "")
     module_name, _, class_name = class_path.rpartition(".")
-    model_class = getattr(importlib.import_module(module_name), class_name, None) if module_name else None
+    try:
+        model_class = getattr(importlib.import_module(module_name), class_name, None) if module_name else None
+    except ImportError:  # written by another version of the project, or by something else
+        model_class = None
     if not (isinstance(model_class, type) and issubclass(model_class, ImageClassifier)):
         raise NotAClassifierError(
             f"{path} holds {class_path or 'no module class'}, not an image classifier (ANN, CNN or LSTM)"

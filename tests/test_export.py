@@ -47,8 +47,11 @@ def test_exported_file_matches_pytorch_on_raw_images(drawn_cnn, tmp_path, fmt):
 
 def test_export_refuses_a_checkpoint_that_is_not_a_classifier(tmp_path):
     bogus = tmp_path / "bogus.ckpt"
-    torch.save({"hyper_parameters": {"_class_path": "rl.qlearning.TabularQLearning"}}, bogus)
+    torch.save({"hyper_parameters": {"_class_path": "rl.tabular.agent.TabularQLearning"}}, bogus)
     with pytest.raises(SystemExit, match="not an image classifier"):
         export_main(["--ckpt", str(bogus), "--format", "onnx"])
     with pytest.raises(SystemExit, match="no checkpoint at"):
         export_main(["--ckpt", str(tmp_path / "missing.ckpt"), "--format", "onnx"])
+    torch.save({"hyper_parameters": {"_class_path": "gone.module.Model"}}, bogus)
+    with pytest.raises(SystemExit, match=r"gone\.module\.Model, not an image classifier"):
+        export_main(["--ckpt", str(bogus), "--format", "onnx"])
