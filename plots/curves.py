@@ -108,14 +108,14 @@ def classifier_figure(scalars: dict[str, Series], title: str) -> Figure:
 
 
 def agent_figure(scalars: dict[str, Series], title: str) -> Figure:
-    """Returns, loss and epsilon / learning rate against environment steps."""
-    env_steps = scalars["train/env_steps"]  # (optimizer step, env steps): maps any logged step to env steps
+    """Returns, loss and epsilon / learning rate against environment steps (training steps if not logged)."""
+    env_steps = scalars.get("train/env_steps")  # (optimizer step, env steps): maps any logged step to env steps
 
     def by_env_steps(tag: str) -> Series:
         if tag not in scalars:
             return np.array([]), np.array([])
         x, y = scalars[tag]
-        return np.interp(x, *env_steps), y
+        return (np.interp(x, *env_steps) if env_steps is not None else x), y
 
     figure = Figure(figsize=(11, 3.4), dpi=90, layout="constrained")
     figure.suptitle(title)
@@ -126,7 +126,7 @@ def agent_figure(scalars: dict[str, Series], title: str) -> Figure:
     rates = {tag: by_env_steps(tag) for tag in learning_rates(scalars)}
     plot_lines(schedule, {"train/epsilon": by_env_steps("train/epsilon"), **rates}, "epsilon / learning rate")
     for axes in (returns, loss, schedule):
-        axes.set_xlabel("environment steps")
+        axes.set_xlabel("environment steps" if env_steps is not None else "training steps")
     return figure
 
 
@@ -135,7 +135,7 @@ def plot_run(run: Path, out: Path | None = None) -> Path:
     for folder in log_folders(run):
         scalars = read_scalars(folder)
         title = f"{run.name}: {folder.relative_to(run) if folder != run else folder.name}"
-        if "train/env_steps" in scalars:
+        if "train/env_steps" in scalars or "val/mean_return" in scalars:
             figure = agent_figure(scalars, title)
         elif "epoch" in scalars and any(tag.startswith(("train/", "val/")) for tag in scalars):
             figure = classifier_figure(scalars, title)

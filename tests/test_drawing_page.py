@@ -12,7 +12,9 @@ import pytest
 from inference.serve import load_models, make_server
 from tests.helpers import ROOT
 
-SCREENSHOT = ROOT / "docs" / "drawing_page.png"  # rewritten when UPDATE_DOCS_PICTURES=1
+# Rewritten when UPDATE_DOCS_PICTURES=1; DRAWING_PAGE_CKPTS=a.ckpt,b.ckpt,... serves those checkpoints instead of
+# the test's own (the README's screenshot shows the ANN, CNN and LSTM trained on MNIST).
+SCREENSHOT = ROOT / "docs" / "drawing_page.png"
 
 
 def chromium_path() -> str | None:
@@ -37,25 +39,26 @@ def test_drawing_a_seven_shows_seven(drawn_cnn, tmp_path):
     if browser_path is None:
         pytest.skip("no Chromium found: apt-get install chromium (or set CHROMIUM=/path/to/chrome)")
 
-    httpd = make_server(load_models([str(drawn_cnn)]), port=0)
+    checkpoints = [c for c in os.environ.get("DRAWING_PAGE_CKPTS", "").split(",") if c] or [str(drawn_cnn)]
+    httpd = make_server(load_models(checkpoints), port=0)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{httpd.server_address[1]}/"
     try:
         with playwright.sync_playwright() as p:
             # --no-sandbox: CI containers run as root, where Chromium's sandbox cannot start.
             browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
-            page = browser.new_page(viewport={"width": 900, "height": 520})
+            page = browser.new_page(viewport={"width": 560 + 260 * len(checkpoints), "height": 590})
             page.goto(url)
             page.wait_for_selector("body[data-ready=true]")
             box = page.locator("#pad").bounding_box()
             assert box is not None
             # A seven: the top bar, then the long diagonal down to the left.
             stroke(page, [(0.25, 0.22), (0.75, 0.22), (0.42, 0.85)], box)
-            prediction = page.get_by_test_id("prediction")
+            predictions = page.get_by_test_id("prediction")
             page.wait_for_function("document.querySelector('[data-testid=prediction]').textContent !== '–'")
             page.wait_for_timeout(300)  # let the last request after mouse-up land
-            assert prediction.text_content() == "7"
-            values = [float(v.rstrip("%")) for v in page.locator(".bar .value").all_text_contents()]
+            assert predictions.all_text_contents() == ["7"] * len(checkpoints)  # one panel per model
+            values = [float(v.rstrip("%")) for v in page.locator(".bar .value").all_text_contents()[:10]]
             assert len(values) == 10 and sum(values) == pytest.approx(100, abs=0.5)
             assert max(values) == values[7]
             shot = page.screenshot(path=str(tmp_path / "page.png"))
@@ -64,7 +67,7 @@ def test_drawing_a_seven_shows_seven(drawn_cnn, tmp_path):
                 Path(SCREENSHOT).write_bytes(shot)
 
             page.click("#clear")
-            assert prediction.text_content() == "–"
+            assert predictions.all_text_contents() == ["–"] * len(checkpoints)
             browser.close()
     finally:
         httpd.shutdown()
