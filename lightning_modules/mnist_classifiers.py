@@ -88,7 +88,7 @@ class CNN(ImageClassifier):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         if self.hparams.channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)  # same shape, NHWC strides
-        return self.net(inputs)
+        return super().forward(inputs)  # the base normalises raw pixels first
 
 
 class LSTM(ImageClassifier):
