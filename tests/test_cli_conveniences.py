@@ -34,4 +34,4 @@ def test_runs_print_no_lightning_noise_and_no_version_number(tmp_path, caplog):
         assert noise not in caplog.text
     assert "Best checkpoint:" in caplog.text  # our own summary still shows
     metrics = cli.trainer.progress_bar_callback.get_metrics(cli.trainer, cli.model)
-    assert "v_num" not in metrics and "train/loss" in metrics
+    assert "v_num" not in metrics and "val/acc" in metrics
