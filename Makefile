@@ -2,13 +2,14 @@
 #   make demo DATA=<folder with the four MNIST files>   train the CNN for one epoch, test it
 #   make test                                            run the test suite (what CI runs)
 #   make lint                                            lint, format check and type check (CI runs it first)
+#   make browser                                         Debian's chromium for the drawing-page test (CI runs it)
 PYTHON ?= python3
 VENV ?= .venv
 DATA ?= data
 RUNS ?= runs
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint format install clean
+.PHONY: demo test lint format install clean browser
 
 install: $(VENV)/.installed
 
@@ -37,6 +38,18 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The drawing-page test drives Chromium through playwright, pointed at the system's browser (playwright's
+# own browser download is not used). Installs Debian's chromium when missing and run as root; otherwise
+# the test skips itself and says why.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+		echo "chromium found"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "no chromium and no root apt-get: the drawing-page test will be skipped (install chromium to run it)"; \
+	fi
 
 clean:
 	rm -rf $(RUNS) .pytest_cache

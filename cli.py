@@ -1,20 +1,22 @@
 """Command line for every workload: ``python cli.py fit|validate|test|predict --config configs/<preset>.yaml``.
 
 Models and data are chosen in YAML (or with ``--model CNN --data MNISTDataModule``); see
-``python cli.py fit --help`` and ``python cli.py fit --model CNN --help`` for every option.
+``python cli.py fit --help`` and ``python cli.py fit --model.help CNN`` for every option.
 Each ``fit`` writes one run folder, ``<runs_dir>/<run_name>/version_N/`` (see training_runs/folders.py).
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import os
+import sys
 import warnings
 from argparse import ArgumentError
 from pathlib import Path
 from typing import Any
 
-from lightning.pytorch import Trainer
+from lightning.pytorch import LightningModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar, TQDMProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import TensorBoardLogger
@@ -22,8 +24,10 @@ from lightning.pytorch.utilities import rank_zero_info
 
 # Imported so that LightningCLI knows every model and data module by its short name.
 import datamodules  # noqa: F401
+import inference.prediction_table as prediction_table
 import lightning_modules  # noqa: F401
 import rl  # noqa: F401
+from callbacks import BestMetricAsHpMetric, LearningRateCurve, TestPictures
 from training_runs.atomic_io import AtomicCheckpointIO, atomic_torch_save, remove_stale_temp_files
 from training_runs.checkpoint_match import check_checkpoint_matches, read_checkpoint
 from training_runs.command_line import run_command
@@ -40,6 +44,22 @@ os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
 # Lightning cannot see that training_runs.resume.ResumeState restores the loader's position mid-epoch.
 warnings.filterwarnings("ignore", message=r"You're resuming from a checkpoint that ended before the epoch ended")
+# Tabular Q-learning updates its table by hand: having no optimizer is its design, not a mistake.
+warnings.filterwarnings("ignore", message=r"`LightningModule.configure_optimizers` returned `None`")
+# CartPole-v0 (200-step episodes) is the environment the project is about; the README says v1 exists.
+warnings.filterwarnings("ignore", message=r".*The environment CartPole-v0 is out of date", category=DeprecationWarning)
+
+
+class _DropLightningNoise(logging.Filter):
+    """Lightning's start-up lines that say nothing about this run: no GPU/TPU here, ads for its cloud, internals."""
+
+    NOISE = ("💡 Tip:", "GPU available: False", "TPU available: False", "Loading `train_dataloader` to estimate")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.NOISE)
+
+
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropLightningNoise())
 
 
 EVAL_SUBCOMMANDS = ("validate", "test", "predict")
@@ -78,6 +98,18 @@ class FitConfigSaver(SaveConfigCallback):
     def setup(self, trainer, pl_module, stage: str) -> None:
         if stage == "fit":
             super().setup(trainer, pl_module, stage)
+
+
+def hide_version_number(bar: ProgressBar) -> None:
+    """The progress bar shows ``v_num``, the number of the log folder, which says nothing about training: drop it."""
+    get_metrics = bar.get_metrics
+
+    def metrics_without_version(trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
+        metrics = get_metrics(trainer, pl_module)
+        metrics.pop("v_num", None)
+        return metrics
+
+    bar.get_metrics = metrics_without_version  # type: ignore[method-assign]
 
 
 class CLI(LightningCLI):
@@ -124,23 +156,30 @@ class CLI(LightningCLI):
             }
         )
         parser.add_lightning_class_args(LatestCheckpoint, "last_checkpoint")
+        # Pictures after `test` (classifiers only), the learning-rate curve and a real hp_metric in TensorBoard.
+        parser.add_lightning_class_args(TestPictures, "test_pictures")
+        parser.add_lightning_class_args(LearningRateCurve, "lr_curve")
+        parser.add_lightning_class_args(BestMetricAsHpMetric, "hp_metric")
         # Linked so that they cannot be set by hand; the run's version folder replaces them before instantiation.
         for group in ("checkpoint", "last_checkpoint"):
             parser.link_arguments(("runs_dir", "run_name"), f"{group}.dirpath", compute_fn=checkpoint_dir)
         parser.link_arguments(("runs_dir", "run_name"), "trainer.default_root_dir", compute_fn=run_dir)
         # Data facts flow into the model; a link is skipped when the model has no such argument (e.g. RL agents).
-        for fact in ("num_classes", "image_shape", "num_features", "batch_size"):
+        for fact in ("num_classes", "image_shape", "num_features", "batch_size", "pixel_mean", "pixel_std"):
             parser.link_arguments(f"data.{fact}", f"model.init_args.{fact}", apply_on="instantiate")
 
-    def instantiate_trainer(self, **kwargs) -> Trainer:
-        """The Trainer, with a progress bar that redraws every ``--progress_bar_refresh_rate`` batches."""
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        """The Trainer, with a progress bar that redraws every ``--progress_bar_refresh_rate`` batches (no ``v_num``)."""
         config = self.config_init[self.subcommand] if self.subcommand else self.config_init
         trainer_config = config["trainer"]
         callbacks = trainer_config.get("callbacks") or []
         has_bar = any(isinstance(c, ProgressBar) for c in callbacks)
         if trainer_config.get("enable_progress_bar") is not False and not has_bar and "callbacks" not in kwargs:
             kwargs["callbacks"] = [*callbacks, TQDMProgressBar(refresh_rate=config["progress_bar_refresh_rate"])]
-        return super().instantiate_trainer(**kwargs)
+        trainer = super().instantiate_trainer(**kwargs)
+        if trainer.progress_bar_callback is not None:
+            hide_version_number(trainer.progress_bar_callback)
+        return trainer
 
     def init_parser(self, **kwargs: Any) -> LightningArgumentParser:
         # Errors are raised (and made one line by training_runs.command_line) instead of printing the usage.
@@ -268,15 +307,50 @@ class CLI(LightningCLI):
             return
         out = Path(self.trainer.default_root_dir) / "predictions.pt"
         atomic_torch_save(predictions, out)
-        first = predictions[0]
-        preview = {k: v[:5].tolist() for k, v in first.items()} if isinstance(first, dict) else first
         ckpt = self.trainer.ckpt_path
         weights = f"checkpoint {ckpt}" if ckpt else "freshly initialised weights (no --ckpt_path given: untrained)"
-        rank_zero_info(f"Predicted {len(predictions)} batch(es) with {weights}; first rows: {preview}\nSaved to {out}")
+        datamodule = self.datamodule
+        rows = prediction_table.prediction_rows(
+            predictions, getattr(datamodule, "class_names", None), getattr(datamodule, "predict_files", ())
+        )
+        csv_path = prediction_table.write_csv(rows, out.with_suffix(".csv"))
+        rank_zero_info(
+            f"Predicted {len(rows)} rows with {weights}:\n{prediction_table.format_table(rows)}\n"
+            f"Saved to {csv_path} and {out}"
+        )
+
+
+PRESETS_DIR = Path(__file__).resolve().parent / "configs"
+
+
+def find_presets(args: list[str]) -> list[str]:
+    """``--config mnist_cnn`` (a bare name, not a file here) means ``configs/mnist_cnn.yaml`` of this project,
+    so the command works from any folder."""
+    resolved = list(args)
+    for i, arg in enumerate(resolved):
+        flag, _, inline = arg.partition("=")
+        if flag != "--config" or (not inline and i + 1 == len(resolved)):
+            continue
+        value = inline or resolved[i + 1]
+        if Path(value).exists() or "/" in value or value.endswith((".yaml", ".yml", "}")):
+            continue  # a file, a path to one, or inline YAML: jsonargparse's own business
+        preset = PRESETS_DIR / f"{value}.yaml"
+        if not preset.is_file():
+            names = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")))
+            sys.exit(f"error: --config {value}: no such file and no preset of that name (presets: {names})")
+        if inline:
+            resolved[i] = f"--config={preset}"
+        else:
+            resolved[i + 1] = str(preset)
+    return resolved
 
 
 def main(args: list[str] | None = None, run: bool = True) -> CLI:
     """Entry point of ``python cli.py``: returns the CLI object (tests read its trainer and model)."""
+    if args is None:  # from the command line: LightningCLI reads sys.argv itself (and warns when given both)
+        sys.argv[1:] = find_presets(sys.argv[1:])
+    else:
+        args = find_presets(args)
     return run_command(
         lambda argv: CLI(
             subclass_mode_model=True,

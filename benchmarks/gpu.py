@@ -27,6 +27,7 @@ from benchmarks.overhead import PRESETS, paired_seconds, preset_datamodule
 from cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
+SECTIONS = ("switches", "ratio", "speedrun", "dqn")
 
 
 class WindowTimer(L.Callback):
@@ -125,13 +126,15 @@ def run(args: argparse.Namespace) -> list[tuple[str, str, str]]:
     tiny_data = ["--data.val_size", "50", "--data.batch_size", "50"] if args.tiny else []
     rows: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory() as runs_dir:
-        for model in args.models:
+        for model in args.models if "switches" in args.sections or "ratio" in args.sections else []:
             preset = PRESETS[model]
-            for name, extra in switches(args.accelerator, model).items():
+            for name, extra in switches(args.accelerator, model).items() if "switches" in args.sections else []:
                 if args.tiny and name in ("compile", "batch 512, sqrt-scaled LR"):
                     continue  # minutes of compilation on a CPU; 512 exceeds the tiny set (tests cover both)
                 value = images_per_s(preset, args.data_dir, runs_dir, warmup, steps, device + tiny_data + extra)
                 rows.append((f"{model} images/s", name, f"{value:,.0f}"))
+            if "ratio" not in args.sections:
+                continue
             datamodule = preset_datamodule(preset, args.data_dir, tiny_data)
             ratios = []
             for _ in range(args.reps):
@@ -141,7 +144,9 @@ def run(args: argparse.Namespace) -> list[tuple[str, str, str]]:
                 (f"{model} Lightning / hand-written", f"median of {args.reps}", f"{statistics.median(ratios):.3f}")
             )
         epochs = ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "3"] if args.tiny else []
-        for target, overlays in (("99.0%", []), ("99.5%", ["mnist_speedrun_995"])):
+        for target, overlays in (
+            (("99.0%", []), ("99.5%", ["mnist_speedrun_995"])) if "speedrun" in args.sections else ()
+        ):
             seconds, accuracy = speedrun(overlays, args.data_dir, runs_dir, device + tiny_data + epochs)
             rows.append((f"speedrun to {target}", "training s / test acc", f"{seconds:.2f} s / {100 * accuracy:.2f}%"))
         # Evaluation episodes are not timed by env_steps_per_s; fewer of them only save wall-clock.
@@ -151,7 +156,7 @@ def run(args: argparse.Namespace) -> list[tuple[str, str, str]]:
             if args.tiny
             else [str(args.dqn_epochs)]
         )
-        for accelerator in dict.fromkeys(["cpu", args.accelerator]):
+        for accelerator in dict.fromkeys(["cpu", args.accelerator]) if "dqn" in args.sections else ():
             value = dqn_steps_per_s(accelerator, runs_dir, dqn)
             rows.append(("DQN CartPole agent steps/s", accelerator, f"{value:,.0f}"))
     return rows
@@ -166,6 +171,7 @@ if __name__ == "__main__":
     parser.add_argument("--reps", type=int, default=3, help="repetitions of the Lightning vs hand-written pair")
     parser.add_argument("--dqn-epochs", type=int, default=3, help="DQN epochs (1,000 agent steps each)")
     parser.add_argument("--models", nargs="+", default=list(PRESETS), choices=list(PRESETS))
+    parser.add_argument("--sections", nargs="+", default=list(SECTIONS), choices=list(SECTIONS))
     parser.add_argument("--tiny", action="store_true", help="a few steps of everything: a smoke test")
     args = parser.parse_args()
     name = torch.cuda.get_device_name() if args.accelerator == "cuda" and torch.cuda.is_available() else "CPU"

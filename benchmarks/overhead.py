@@ -52,7 +52,7 @@ class HandLoop:
         self.clip = cli.trainer.gradient_clip_val
         self.optimizer = torch.optim.AdamW(self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
         self.images, self.labels = (t.to(device) for t in datamodule.sets["train"].tensors)
-        self.mean, self.std, self.augment = datamodule.mean, datamodule.std, datamodule.hparams.augment
+        self.mean, self.std, self.augment = datamodule.pixel_mean, datamodule.pixel_std, datamodule.hparams.augment
         self.batch_size = datamodule.hparams.batch_size
         self.order = torch.randperm(len(self.images), device=device)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,18 @@ from datamodules.mnist_files import (
     missing_message,
 )
 from datamodules.tensor_data import ShardSampler, TensorBatchDataset, keep_batch
+from inference.preprocess import ImageInputError, image_files, preprocess_files
+
+log = logging.getLogger(__name__)
 
 
 class MNISTDataModule(L.LightningDataModule):
     """MNIST-format images decoded once into memory; batches are gathered with one index and
-    converted to float, augmented and normalised on the training device."""
+    converted to [0, 1] floats and augmented on the training device.
+
+    Normalising is the model's job (it carries ``pixel_mean``/``pixel_std``, linked from here), so
+    a checkpoint classifies raw images by itself.
+    """
 
     hparams: AttributeDict  # save_hyperparameters() fills an AttributeDict (Lightning declares a wider type)
 
@@ -50,6 +58,7 @@ class MNISTDataModule(L.LightningDataModule):
         augment: bool = False,
         download: bool = True,
         on_device: bool | None = None,
+        predict_path: str | None = None,
     ) -> None:
         """
         Args:
@@ -63,6 +72,7 @@ class MNISTDataModule(L.LightningDataModule):
             download: Download the files with torchvision when they are not found.
             on_device: Keep the whole uint8 data set on the training device and gather each batch there (no
                 per-batch host-to-device copy); ``null`` (the default): on when training on a GPU.
+            predict_path: An image file or a folder of them (PNG, JPEG, ...) for ``predict``; the test set if unset.
         """
         super().__init__()
         if dataset not in DATASETS:
@@ -73,14 +83,21 @@ class MNISTDataModule(L.LightningDataModule):
             )
         self.save_hyperparameters()  # the one record of the arguments: self.hparams.<name>
         self.data_dir = Path(data_dir)
-        self.mean, self.std = DATASETS[dataset].mean, DATASETS[dataset].std
+        info = DATASETS[dataset]
+        self.pixel_mean, self.pixel_std, self.class_names = info.mean, info.std, info.class_names
+        self.predict_files: list[Path] = []  # the files behind the predict set's rows, when predict_path is set
         self.sets: dict[str, TensorBatchDataset] = {}  # "train", "val", "test" once setup() has run
         self._device_sets: dict[tuple[str, torch.device], tuple[torch.Tensor, ...]] = {}  # copies on the device
         self._device_train_loader: DeviceBatchLoader | None = None
         self._device_loader_state: dict[str, Any] | None = None  # from a checkpoint, for the next train loader
 
+    def _predicting_files(self) -> bool:
+        return self.hparams.predict_path is not None and self.trainer is not None and self.trainer.predicting
+
     def prepare_data(self) -> None:
         """Download the files if missing (runs once per node, before ``setup``)."""
+        if self._predicting_files():  # own images need no dataset files
+            return
         if self.data_dir.exists() and not self.data_dir.is_dir():
             raise DataNotFoundError(
                 f"--data.data_dir {self.data_dir} is a file: pass the folder that holds the four MNIST files"
@@ -91,6 +108,9 @@ class MNISTDataModule(L.LightningDataModule):
             download(self.data_dir, self.hparams.dataset)
 
     def setup(self, stage: str | None = None) -> None:
+        if self._predicting_files():
+            self._read_predict_files()
+            return
         if self.sets:  # decoded already: Lightning calls setup once per stage
             return
         files = find_files(self.data_dir, self.hparams.dataset)
@@ -125,6 +145,18 @@ class MNISTDataModule(L.LightningDataModule):
             "val": TensorBatchDataset(train_images[self.val_indices], train_labels[self.val_indices].long()),
             "test": TensorBatchDataset(test_images.unsqueeze(1), test_labels.long()),
         }
+        # Predicting on the test set: each row keeps its true label and test index.
+        self.sets["predict"] = TensorBatchDataset(*self.sets["test"].tensors, torch.arange(len(test_labels)))
+
+    def _read_predict_files(self) -> None:
+        """Own pictures, made MNIST-like; files that are not images are reported and skipped."""
+        images, self.predict_files, errors = preprocess_files(image_files(self.hparams.predict_path))
+        for error in errors:
+            log.error(f"error: skipped {error}")  # one line each; the readable files are still classified
+        if not self.predict_files:
+            raise ImageInputError(f"no image could be read from {self.hparams.predict_path}")
+        # (N, 28, 28) -> (N, 1, 28, 28); each row keeps its index into predict_files.
+        self.sets["predict"] = TensorBatchDataset(images.unsqueeze(1), torch.arange(len(images)))
 
     def _warn_if_another_dataset(self, images: torch.Tensor, path: Path) -> None:
         """MNIST and Fashion-MNIST files share their names; their pixel statistics tell them apart."""
@@ -134,7 +166,7 @@ class MNISTDataModule(L.LightningDataModule):
         if closest != dataset:
             rank_zero_warn(
                 f"{path} has mean pixel {mean:.3f}, typical of {closest} ({DATASETS[closest].mean}), not of "
-                f"{dataset} ({self.mean}): does --data.data_dir point at the {dataset} files?"
+                f"{dataset} ({self.pixel_mean}): does --data.data_dir point at the {dataset} files?"
             )
 
     @property
@@ -167,7 +199,7 @@ class MNISTDataModule(L.LightningDataModule):
         return self._eval_loader("test")
 
     def predict_dataloader(self) -> DataLoader | DeviceBatchLoader:
-        return self._eval_loader("test")
+        return self._eval_loader("predict")
 
     def state_dict(self) -> dict[str, Any]:
         """Where the device-resident training loader stands in its epoch, for a mid-epoch resume.
@@ -231,11 +263,15 @@ class MNISTDataModule(L.LightningDataModule):
         return torch.cuda.is_available()
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        """uint8 images arrive on the device; convert, augment (training only) and normalise there."""
+        """uint8 images arrive on the device and become [0, 1] floats there, augmented when training.
+
+        Batches are ``(images, labels)``, or for predict ``(images, labels, test index)`` or
+        ``(images, file index)``; everything after the images passes through unchanged.
+        """
         if isinstance(batch, torch.Tensor):  # e.g. the model summary's example_input_array: already float
             return batch
-        images, labels = batch
+        images, *rest = batch
         images = images.float().div_(255)
         if self.hparams.augment and self.trainer is not None and self.trainer.training:
             images = random_affine(images)
-        return images.sub_(self.mean).div_(self.std), labels
+        return (images, *rest)

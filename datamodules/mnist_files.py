@@ -23,13 +23,29 @@ class DatasetInfo:
     torchvision_class: str  # also the folder torchvision downloads into: <root>/<class>/raw/
     mean: float  # training-set pixel mean on the [0, 1] scale
     std: float  # training-set pixel standard deviation on the [0, 1] scale
+    class_names: tuple[str, ...] = tuple(str(digit) for digit in range(10))
     system_dirs: tuple[str, ...] = ()  # where an OS package installs the same files
 
 
 DATASETS: dict[str, DatasetInfo] = {
     "mnist": DatasetInfo("MNIST", mean=0.1307, std=0.3081),
     "fashion_mnist": DatasetInfo(
-        "FashionMNIST", mean=0.2860, std=0.3530, system_dirs=("/usr/share/datasets/fashion-mnist",)
+        "FashionMNIST",
+        mean=0.2860,
+        std=0.3530,
+        class_names=(
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ),
+        system_dirs=("/usr/share/datasets/fashion-mnist",),
     ),
 }
 

@@ -1,7 +1,7 @@
 """LightningModules: the MNIST classifiers and TinyNet, sharing one training/eval step."""
 
 from lightning_modules.classifier import Classifier
-from lightning_modules.mnist_classifiers import ANN, CNN, LSTM
+from lightning_modules.mnist_classifiers import ANN, CNN, LSTM, ImageClassifier
 from lightning_modules.tiny import TinyNet
 
-__all__ = ["ANN", "CNN", "LSTM", "Classifier", "TinyNet"]
+__all__ = ["ANN", "CNN", "LSTM", "Classifier", "ImageClassifier", "TinyNet"]

@@ -90,20 +90,21 @@ class Classifier(L.LightningModule):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         return self.net(inputs)
 
-    def shared_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+    def shared_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """The loss and the logits of one batch, with the stage's loss and accuracy logged."""
         inputs, targets = batch
         logits = self(inputs)
         loss = F.cross_entropy(logits, targets, label_smoothing=self.hparams.label_smoothing)
         if stage == "train":
             self._track_training(loss.detach(), logits.detach(), targets)
-            return loss
+            return loss, logits
         accuracy = cast(MulticlassAccuracy, self.metrics[f"{stage}_acc"])
         accuracy.update(logits, targets)
         # Per-epoch values (one key each, no _step/_epoch suffixes). Eval losses are averaged over
         # processes; the metric syncs its own counts.
         self.log(f"{stage}/loss", loss, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=len(targets))
         self.log(f"{stage}/acc", accuracy, on_epoch=True, prog_bar=True)
-        return loss
+        return loss, logits
 
     def _track_training(self, loss: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor) -> None:
         """``train/loss`` is the mean over the steps since the last log, logged only on the steps where the
@@ -125,24 +126,29 @@ class Classifier(L.LightningModule):
     def on_train_epoch_end(self) -> None:
         counts = self.train_counts
         if self.trainer.world_size > 1:
-            counts = cast(torch.Tensor, self.all_gather(counts)).sum(
-                dim=0
-            )  # (world, 2) -> (2,): every process's images
+            # (world, 2) -> (2,): every process's images
+            counts = cast(torch.Tensor, self.all_gather(counts)).sum(dim=0)
         self.log("train/acc", counts[0] / counts[1].clamp(min=1), prog_bar=True)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        return self.shared_step(batch, "train")
+        return self.shared_step(batch, "train")[0]
 
     def validation_step(self, batch, batch_idx: int) -> None:
         self.shared_step(batch, "val")
 
-    def test_step(self, batch, batch_idx: int) -> None:
-        self.shared_step(batch, "test")
+    def test_step(self, batch, batch_idx: int) -> torch.Tensor:
+        return self.shared_step(batch, "test")[1]  # logits, for callbacks such as the test pictures
 
     def predict_step(self, batch, batch_idx: int) -> dict[str, torch.Tensor]:
-        inputs = batch[0]  # predict batches may come with or without labels
+        """Class probabilities; a batch ``(inputs, index)`` or ``(inputs, label, index)`` keeps its index and label."""
+        inputs, *extra = batch
         probabilities = self(inputs).softmax(dim=-1)
-        return {"prediction": probabilities.argmax(dim=-1), "probabilities": probabilities}
+        output = {"prediction": probabilities.argmax(dim=-1), "probabilities": probabilities}
+        if extra:
+            output["index"] = extra[-1]
+        if len(extra) == 2:
+            output["label"] = extra[0]
+        return output
 
     def scaled_lr(self) -> float:
         """``lr`` scaled from ``reference_batch_size`` to this run's global batch by ``lr_scaling``."""
@@ -170,5 +176,6 @@ class Classifier(L.LightningModule):
         )
         return {
             "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": LambdaLR(optimizer, schedule), "interval": "step"},
+            # name: the learning-rate curve's TensorBoard tag (see the CLI's LearningRateCurve callback)
+            "lr_scheduler": {"scheduler": LambdaLR(optimizer, schedule), "interval": "step", "name": "train/lr"},
         }

@@ -5,24 +5,47 @@ from __future__ import annotations
 import math
 
 import torch
+from torch import nn
 
 from lightning_modules.classifier import Classifier
-from lightning_modules.networks import MLP, ConvNet, RowLSTM
+from lightning_modules.networks import MLP, ConvNet, PixelNormalize, RowLSTM
 
 IMAGE_SHAPE = (1, 28, 28)
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # the defaults, so checkpoints saved before these arguments load as MNIST's
 
 
 class ImageClassifier(Classifier):
-    """A classifier whose inputs are images of one shape; subclasses build ``self.net`` for that shape."""
+    """A classifier whose inputs are images of one shape; subclasses build ``self.net`` for that shape.
 
-    def __init__(self, image_shape: tuple[int, int, int] = IMAGE_SHAPE, **kwargs) -> None:
+    The model normalises its own input with the training set's pixel statistics, so a checkpoint
+    classifies raw images by itself (in Python, exported or served).
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] = IMAGE_SHAPE,
+        pixel_mean: float = MNIST_MEAN,
+        pixel_std: float = MNIST_STD,
+        **kwargs,
+    ) -> None:
         """
         Args:
             image_shape: Input image shape (C, H, W) (linked from the data module by the CLI).
+            pixel_mean: Training-set pixel mean on the [0, 1] scale, subtracted by the model (linked from the data module).
+            pixel_std: Training-set pixel standard deviation, divided out by the model (linked from the data module).
         """
         super().__init__(**kwargs)
         self.image_shape = tuple(image_shape)
+        self.normalize = PixelNormalize(pixel_mean, pixel_std)
         self.example_input_array = torch.zeros(1, *image_shape)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) uint8 pixels in 0-255 or floats in [0, 1] -> (B, classes) logits."""
+        return self.net(self.normalize(images))
+
+    def raw_pixel_network(self) -> nn.Module:
+        """The plain ``nn.Module`` (normalisation, then the network) that export and serving run."""
+        return nn.Sequential(self.normalize, self.net).eval()
 
 
 class ANN(ImageClassifier):
@@ -39,7 +62,7 @@ class ANN(ImageClassifier):
 
 
 class CNN(ImageClassifier):
-    """Three convolution blocks, then three linear layers -> class logits."""
+    """Convolution blocks (three by default), then linear layers -> class logits."""
 
     def __init__(
         self,
@@ -65,7 +88,7 @@ class CNN(ImageClassifier):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         if self.hparams.channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)  # same shape, NHWC strides
-        return self.net(inputs)
+        return super().forward(inputs)  # the base normalises raw pixels first
 
 
 class LSTM(ImageClassifier):

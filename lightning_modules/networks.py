@@ -8,6 +8,24 @@ import torch
 from torch import nn
 
 
+class PixelNormalize(nn.Module):
+    """Raw pixels -> what the network was trained on: uint8 in 0-255 or floats in [0, 1], then standardised."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(self, mean: float, std: float) -> None:
+        super().__init__()
+        # Not persistent: the values come from the hyper-parameters, so state dicts stay as they were.
+        self.register_buffer("mean", torch.tensor(mean), persistent=False)
+        self.register_buffer("std", torch.tensor(std), persistent=False)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if images.dtype == torch.uint8:
+            images = images.float() / 255
+        return (images - self.mean) / self.std
+
+
 class MLP(nn.Sequential):
     """Fully connected classifier: flatten -> [Linear, ReLU, Dropout] per hidden layer -> Linear.
 

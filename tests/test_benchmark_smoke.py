@@ -10,7 +10,15 @@ from benchmarks import gpu
 @pytest.mark.slow
 def test_gpu_benchmark_runs_on_the_cpu(mnist_dir):
     args = argparse.Namespace(
-        data_dir=str(mnist_dir), accelerator="cpu", warmup=2, steps=3, reps=1, dqn_epochs=1, models=["CNN"], tiny=True
+        data_dir=str(mnist_dir),
+        accelerator="cpu",
+        warmup=2,
+        steps=3,
+        reps=1,
+        dqn_epochs=1,
+        models=["CNN"],
+        sections=gpu.SECTIONS,
+        tiny=True,
     )
     rows = gpu.run(args)
     measured = {(what, setting) for what, setting, _ in rows}

@@ -156,4 +156,6 @@ def test_fashion_overlay_composes_with_the_cnn_preset(tmp_path):
     assert (cli.datamodule.hparams.dataset, cli.datamodule.hparams.augment) == ("fashion_mnist", False)
     assert type(cli.model) is CNN and cli.model.hparams.label_smoothing == 0.1
     assert cli.model.hparams.lr == 0.003  # the base preset's values survive the overlay
+    # the model normalises with Fashion-MNIST's statistics, linked from the data module
+    assert (cli.model.hparams.pixel_mean, cli.model.hparams.pixel_std) == (0.2860, 0.3530)
     assert cli.trainer.default_root_dir == str(tmp_path / "fashion_cnn")

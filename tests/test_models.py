@@ -114,3 +114,15 @@ def test_configured_optimizer_and_schedule_drive_the_learning_rate(tmp_path, opt
         assert seen[0] == pytest.approx(0.1) and seen == sorted(seen, reverse=True) and seen[-1] < 0.01
     else:  # warms up for 10% of the 20 steps, then anneals
         assert seen[0] == pytest.approx(0.05) and max(seen) == pytest.approx(0.1) and seen[-1] < 0.01
+
+
+@pytest.mark.parametrize("model_class", [ANN, CNN, LSTM])
+def test_image_classifiers_normalise_raw_pixels_themselves(model_class):
+    model = model_class(pixel_mean=0.2860, pixel_std=0.3530).eval()
+    raw = torch.randint(0, 256, (3, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        from_uint8, from_floats = model(raw), model(raw.float() / 255)
+        by_hand = model.net((raw.float() / 255 - 0.2860) / 0.3530)
+    assert torch.allclose(from_uint8, from_floats, atol=1e-6) and torch.allclose(from_uint8, by_hand, atol=1e-6)
+    assert "normalize.mean" not in model.state_dict()  # the statistics live in the hyper-parameters
+    assert model.hparams.pixel_mean == 0.2860

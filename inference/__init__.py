@@ -1,0 +1,1 @@
+"""Reading pictures for the classifiers, exporting them and serving them."""

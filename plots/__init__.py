@@ -1,0 +1,1 @@
+"""Figures of test results and learning curves (matplotlib, written as PNG)."""

@@ -1,0 +1,70 @@
+"""Pictures: test-set confusion matrix and mistakes, TensorBoard extras, and the learning-curves command."""
+
+import pytest
+import torch
+from PIL import Image
+
+from cli import main
+from plots.curves import log_folders, read_scalars
+from plots.curves import main as curves_main
+from tests.helpers import cli_args
+
+
+def png_size(path) -> tuple[int, int]:
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        return image.size
+
+
+@pytest.mark.slow
+def test_fit_and_test_leave_curves_pictures_and_a_real_hp_metric(tmp_path, mnist_dir):
+    runs = tmp_path / "runs"
+    data = ["--data.data_dir", str(mnist_dir), "--data.val_size", "50", "--data.batch_size", "25"]
+    # log every 2 steps so that the 10 steps per epoch give loss and learning-rate points
+    fit = main(
+        cli_args("fit", "mnist_ann", runs, *data, "--trainer.max_epochs", "2", "--trainer.log_every_n_steps", "2")
+    )
+    run = runs / "mnist_ann"
+    scalars = read_scalars(log_folders(run)[0])
+    assert "train/lr" in scalars and len(scalars["train/lr"][1]) >= 5  # LearningRateMonitor, named by the scheduler
+    best = fit.trainer.checkpoint_callback.best_model_score.item()
+    assert scalars["hp_metric"][1][-1] == pytest.approx(best)  # not the -1 placeholder
+    assert max(scalars["val/acc"][1]) == pytest.approx(best)
+
+    main(cli_args("test", "mnist_ann", runs, *data, "--ckpt_path", "best"))
+    width, height = png_size(run / "confusion_matrix.png")
+    assert width > 300 and height > 300
+    width, height = png_size(run / "misclassified.png")  # one column per mistake, up to 8
+    assert width > 100 and height > 100
+    # the test run's own TensorBoard folder holds the two images
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    accumulator = EventAccumulator(str(log_folders(run)[0]))
+    accumulator.Reload()
+    assert {"test/confusion_matrix", "test/misclassified"} <= set(accumulator.Tags()["images"])
+
+    out = curves_main([str(run), "--out", str(tmp_path / "curves.png")])
+    width, height = png_size(out)
+    assert width > 600 and height > 200
+
+
+def test_confusion_matrix_counts_every_test_image(tmp_path, mnist_dir):
+    from callbacks.test_pictures import TestPictures
+
+    runs = tmp_path / "runs"
+    data = ["--data.data_dir", str(mnist_dir), "--data.val_size", "50"]
+    main(cli_args("fit", "mnist_ann", runs, *data, "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "1"))
+    cli = main(cli_args("test", "mnist_ann", runs, *data, "--ckpt_path", "last", "--data.eval_batch_size", "30"))
+    pictures = next(c for c in cli.trainer.callbacks if isinstance(c, TestPictures))
+    assert pictures.last_matrix is not None and pictures.last_matrix.sum().item() == 100
+    accuracy = pictures.last_matrix.diag().sum().item() / 100
+    assert accuracy == pytest.approx(cli.trainer.callback_metrics["test/acc"].item())
+    shown = pictures.last_mistakes
+    assert len(shown["confidence"]) == min(24, 100 - round(accuracy * 100))
+    assert torch.all(shown["confidence"][:-1] >= shown["confidence"][1:])  # most confident first
+    assert torch.all(shown["target"] != shown["prediction"])
+
+
+def test_curves_command_explains_a_folder_without_logs(tmp_path):
+    with pytest.raises(SystemExit, match="no TensorBoard logs under"):
+        curves_main([str(tmp_path)])

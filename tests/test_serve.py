@@ -1,0 +1,86 @@
+"""`python -m inference.serve`: the predict endpoint on real PNG bytes, refusals with 4xx, and the page itself."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import threading
+from collections.abc import Iterator
+
+import pytest
+from PIL import Image
+
+from inference.serve import MAX_BODY_BYTES, load_models, make_server
+from tests.drawn_digits import draw_digit
+from tests.test_preprocess import png_bytes
+
+
+@pytest.fixture(scope="module")
+def server(drawn_cnn) -> Iterator[tuple[str, int]]:
+    httpd = make_server(load_models([str(drawn_cnn)]), port=0)  # port 0: any free port
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield "127.0.0.1", httpd.server_address[1]
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def request(server, method: str, path: str, body: bytes = b"", content_type: str | None = None, headers=None):
+    connection = http.client.HTTPConnection(*server, timeout=30)
+    all_headers = {"Content-Type": content_type} if content_type else {}
+    connection.request(method, path, body=body, headers={**all_headers, **(headers or {})})
+    response = connection.getresponse()
+    status, payload = response.status, response.read()
+    connection.close()
+    return status, json.loads(payload) if response.getheader("Content-Type") == "application/json" else payload
+
+
+def test_predicts_png_bytes_and_base64_json(server):
+    picture = png_bytes(draw_digit(4, stroke=3))
+    status, answer = request(server, "POST", "/predict", picture, "image/png")
+    assert status == 200
+    (result,) = answer["results"]
+    assert result["model"] == "CNN" and result["prediction"] == "4"
+    assert len(result["probabilities"]) == 10 and sum(result["probabilities"]) == pytest.approx(1, abs=1e-3)
+    assert len(answer["input"]) == 28 and len(answer["input"][0]) == 28  # what the model saw
+
+    data_url = "data:image/png;base64," + base64.b64encode(picture).decode()
+    status, again = request(server, "POST", "/predict", json.dumps({"image": data_url}).encode(), "application/json")
+    assert status == 200 and again["results"] == answer["results"]
+
+
+def test_bad_requests_get_4xx_with_a_reason_and_the_server_keeps_serving(server):
+    huge_picture = png_bytes(Image.new("L", (5000, 5000), 255))  # compresses to a few kB but decodes to 25 MP
+    cases = [
+        (b"hello, not a picture", "image/png", 400, "not a readable image"),
+        (huge_picture, "image/png", 413, "larger than"),
+        (png_bytes(Image.new("RGB", (64, 64), "white")), "image/png", 422, "blank"),
+        (b"1,2,3", "text/csv", 415, "send image/png"),
+        (b'{"picture": 1}', "application/json", 400, '{"image":'),
+    ]
+    for body, content_type, expected_status, reason in cases:
+        status, answer = request(server, "POST", "/predict", body, content_type)
+        assert status == expected_status, answer
+        assert reason in answer["error"] and "\n" not in answer["error"]
+
+    # A body announced as larger than accepted is refused before it is read.
+    connection = http.client.HTTPConnection(*server, timeout=30)
+    connection.putrequest("POST", "/predict")
+    connection.putheader("Content-Type", "image/png")
+    connection.putheader("Content-Length", str(MAX_BODY_BYTES + 1))
+    connection.endheaders()
+    response = connection.getresponse()
+    assert response.status == 413 and "over the" in json.loads(response.read())["error"]
+    connection.close()
+
+    assert request(server, "GET", "/nowhere")[0] == 404
+    status, answer = request(server, "POST", "/predict", png_bytes(draw_digit(7)), "image/png")
+    assert status == 200 and answer["results"][0]["prediction"] == "7"  # still serving
+
+
+def test_page_and_model_list(server):
+    status, page = request(server, "GET", "/")
+    assert status == 200 and b"<canvas" in page and b"/predict" in page
+    status, models = request(server, "GET", "/models")
+    assert status == 200 and [m["name"] for m in models["models"]] == ["CNN"]
