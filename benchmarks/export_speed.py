@@ -1,6 +1,6 @@
 """CPU inference time of a classifier in PyTorch and in each exported format, measured side by side.
 
-    .venv/bin/python -m benchmarks.export_speed --ckpt runs/mnist_cnn/checkpoints/best.ckpt
+    .venv/bin/python -m benchmarks.export_speed --ckpt runs/mnist_cnn/version_0/checkpoints/best.ckpt
 
 Exports the checkpoint to a temporary folder, then times rounds that alternate between the
 runtimes (so machine load hits them alike) on raw uint8 batches of 1 and 1000 images, each runtime

@@ -1,6 +1,6 @@
 """How much accuracy the own-pictures path keeps: MNIST test digits redrawn as pictures, then preprocessed back.
 
-    .venv/bin/python -m benchmarks.own_images --ckpt runs/mnist_cnn/checkpoints/best.ckpt --data-dir ../shared/datasets/mnist
+    .venv/bin/python -m benchmarks.own_images --ckpt runs/mnist_cnn/version_0/checkpoints/best.ckpt --data-dir ../shared/datasets/mnist
 
 Each test digit is drawn the way a user's picture might look: inverted to dark ink on white paper,
 scaled up 2-5x, placed off-centre on a larger canvas with a grey-ish paper tone, and saved as PNG

@@ -1,6 +1,6 @@
 """The best mean return any policy can get on the Taxi evaluation seeds, to read `test/mean_return` against.
 
-    python -m benchmarks.taxi_optimum [--ckpt runs/taxi_qlearning/checkpoints/best.ckpt]
+    python -m benchmarks.taxi_optimum [--ckpt runs/taxi_qlearning/version_0/checkpoints/best.ckpt]
 
 Value iteration on the env's own transition table (``env.unwrapped.P``) gives each state's optimal undiscounted
 return; averaging it over the start states of the fixed validation/test seeds gives the ceiling of

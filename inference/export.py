@@ -1,6 +1,6 @@
 """Export a classifier checkpoint to one self-contained file that takes raw uint8 pixels.
 
-python -m inference.export --ckpt runs/mnist_cnn/checkpoints/best.ckpt --format onnx
+python -m inference.export --ckpt runs/mnist_cnn/version_0/checkpoints/best.ckpt --format onnx
 python -m inference.export --ckpt ... --format exported-program     # torch.export, load with torch.export.load
 python -m inference.export --ckpt ... --format torchscript          # legacy: for libtorch / older PyTorch
 

@@ -1,4 +1,4 @@
-"""Serve classifier checkpoints to a drawing page: ``python -m inference.serve --ckpt runs/mnist_cnn/checkpoints/best.ckpt``.
+"""Serve classifier checkpoints to a drawing page: ``python -m inference.serve --ckpt runs/mnist_cnn/version_0/checkpoints/best.ckpt``.
 
 Open http://127.0.0.1:8000, draw a digit with the mouse or a finger, and watch each model's
 prediction and its ten probabilities change as you draw. Several ``--ckpt`` (e.g. the ANN, CNN and

@@ -38,4 +38,4 @@ def drawn_cnn(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 "--trainer.max_epochs", "8",
             )
         )  # fmt: skip
-    return root / "runs" / "mnist_cnn" / "checkpoints" / "best.ckpt"
+    return root / "runs" / "mnist_cnn" / "version_0" / "checkpoints" / "best.ckpt"

@@ -24,7 +24,7 @@ def test_fit_and_test_leave_curves_pictures_and_a_real_hp_metric(tmp_path, mnist
     fit = main(
         cli_args("fit", "mnist_ann", runs, *data, "--trainer.max_epochs", "2", "--trainer.log_every_n_steps", "2")
     )
-    run = runs / "mnist_ann"
+    run = runs / "mnist_ann" / "version_0"
     scalars = read_scalars(log_folders(run)[0])
     assert "train/lr" in scalars and len(scalars["train/lr"][1]) >= 5  # LearningRateMonitor, named by the scheduler
     best = fit.trainer.checkpoint_callback.best_model_score.item()

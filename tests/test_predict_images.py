@@ -27,14 +27,14 @@ def test_predict_classifies_drawn_pictures_and_names_a_bad_file(drawn_cnn, tmp_p
             suffix = "jpg" if digit % 3 == 0 else "png"
             draw_digit(digit, **options).save(pictures / f"{style}-{digit}.{suffix}")
     (pictures / "notes.txt").write_text("not a picture")
-    runs = drawn_cnn.parents[2]
+    runs = drawn_cnn.parents[3]  # runs/mnist_cnn/version_0/checkpoints/best.ckpt
 
     with caplog.at_level(logging.INFO):
         main(cli_args("predict", "mnist_cnn", runs, "--ckpt_path", "best", "--data.predict_path", str(pictures)))
 
     assert f"{pictures / 'notes.txt'}: not a readable image" in caplog.text  # named, and the rest still classified
     assert "file" in caplog.text and "runner_up" in caplog.text  # the printed table's header
-    with open(runs / "mnist_cnn" / "predictions.csv") as file:
+    with open(runs / "mnist_cnn" / "version_0" / "predictions.csv") as file:
         rows = list(csv.DictReader(file))
     assert len(rows) == 10 * len(STYLES)
     assert set(rows[0]) == {"file", "prediction", "probability", "runner_up", "runner_up_probability"}
@@ -48,7 +48,7 @@ def test_predict_on_the_test_set_reports_label_and_index(tmp_path, mnist_dir):
     data = ["--data.data_dir", str(mnist_dir), "--data.val_size", "50"]
     main(cli_args("fit", "mnist_ann", runs, *data, "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2"))
     main(cli_args("predict", "mnist_ann", runs, *data, "--ckpt_path", "last", "--data.eval_batch_size", "30"))
-    with open(runs / "mnist_ann" / "predictions.csv") as file:
+    with open(runs / "mnist_ann" / "version_0" / "predictions.csv") as file:
         rows = list(csv.DictReader(file))
     assert [int(row["index"]) for row in rows] == list(range(100))  # every test image once, in order
     labels = [int(row["label"]) for row in rows]

@@ -20,7 +20,11 @@ from training_runs.errors import UserError
 
 # Hyper-parameters that steer how a model is trained or evaluated, not what its weights mean: a resumed or
 # evaluated checkpoint may take new values for these. ``lr`` is applied to the restored optimizer.
-CHANGEABLE = frozenset({"lr", "test_episodes", "val_episodes", "num_threads", "stop_return", "stop_evaluations"})
+# ``batch_size`` (linked from the data module for the classifiers' LR scaling) sets how many examples a step
+# sees, not what the weights mean: evaluating or resuming with another batch size is allowed.
+CHANGEABLE = frozenset(
+    {"lr", "batch_size", "test_episodes", "val_episodes", "num_threads", "stop_return", "stop_evaluations"}
+)
 # Hyper-parameters that name the task: a mismatch is reported as "another environment".
 TASK_KEYS = ("env_id",)
 
