@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
 
     device = torch.device(args.device)
     agent.to(device)
-    agent._log_training = lambda loss, q: None  # no Trainer here to log to
+    agent.curves.after_update = lambda agent, loss, q: None  # no Trainer here to log to
     optimizer = agent.configure_optimizers()
     torch.set_num_threads(agent.hparams.num_threads or torch.get_num_threads())
 

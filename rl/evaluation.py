@@ -6,6 +6,7 @@ every episode still running: 1,000 evaluation episodes cost about as many calls 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -14,6 +15,10 @@ import lightning as L
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
+
+from rl.distributed import gather, rank_and_world, shards
+from rl.seeds import evaluation_seeds
 
 Policy = Callable[[np.ndarray], np.ndarray]  # (E, *obs_shape) observations -> (E,) int actions
 # Called after every step of episode i: (i, action, reward, next observation)
@@ -28,15 +33,22 @@ class Episodes(NamedTuple):
     truncated: np.ndarray  # bool: ended by the time limit (on CartPole: reached the cap), not by the task
 
 
+@torch.no_grad()
+def greedy_actions(q_network: nn.Module, observations: np.ndarray, device: torch.device | str = "cpu") -> np.ndarray:
+    """``argmax_a Q(s, a)`` for a batch of observations, as a numpy array (one host sync per call).
+
+    Image frames stay uint8 (the network scales them itself, and the copy to the device is a quarter of the
+    size); every other observation becomes float32, the network's dtype.
+    """
+    batch = torch.as_tensor(observations, device=device)
+    if batch.dtype != torch.uint8:
+        batch = batch.float()
+    return q_network(batch).argmax(dim=1).cpu().numpy()  # (E, *obs_shape) -> (E, A) -> (E,)
+
+
 def greedy_policy(q_network: nn.Module, device: torch.device | str = "cpu") -> Policy:
-    """``argmax_a Q(s, a)`` for a batch of observations."""
-
-    @torch.no_grad()
-    def policy(observations: np.ndarray) -> np.ndarray:
-        batch = torch.as_tensor(observations, dtype=torch.float32, device=device)
-        return q_network(batch).argmax(dim=1).cpu().numpy()  # (E, obs_dim) -> (E, A) -> (E,)
-
-    return policy
+    """:func:`greedy_actions` of ``q_network`` as a :data:`Policy` for :func:`play_episodes`."""
+    return functools.partial(greedy_actions, q_network, device=device)
 
 
 def play_episodes(
@@ -71,6 +83,22 @@ def concatenate(parts: Sequence[Episodes]) -> Episodes:
     return Episodes(*(np.concatenate(field) for field in zip(*parts, strict=True)))
 
 
+def seed_loader(first_seed: int, episodes: int) -> DataLoader:
+    """The seeds of one evaluation as one batch per process, its share of them, to play in lockstep.
+
+    With several processes Lightning's unrepeated distributed sampler hands dataset item r to process r, so
+    the processes play disjoint shares; :func:`gather_episodes` puts them back together.
+    """
+    _, world = rank_and_world()
+    per_process = shards(evaluation_seeds(first_seed, episodes), world)
+    return DataLoader(per_process, batch_size=None)  # type: ignore[arg-type]  # a list serves as a dataset
+
+
+def gather_episodes(parts: Sequence[Episodes]) -> Episodes:
+    """Every process's episodes of one evaluation, in rank order (a collective call: every process makes it)."""
+    return concatenate([part for process_parts in gather(list(parts)) for part in process_parts])
+
+
 def evaluation_metrics(stage: str, episodes: Episodes) -> dict[str, float]:
     """The distribution of evaluation returns: mean, spread, worst, and the share cut by the time limit.
 
@@ -86,6 +114,28 @@ def evaluation_metrics(stage: str, episodes: Episodes) -> dict[str, float]:
         f"{stage}/mean_length": float(episodes.lengths.mean()),
         f"{stage}/episodes": float(returns.size),
     }
+
+
+class EvaluationRun:
+    """One evaluation's episodes, played batch by batch in environments made once and reused (their own: reseeding
+    them never disturbs the training environments), then gathered from every process and logged."""
+
+    def __init__(self, make_env: Callable[[], gym.Env]) -> None:
+        self.make_env = make_env
+        self.envs: list[gym.Env] = []  # one per episode of a batch
+        self.parts: list[Episodes] = []  # this process's batches so far
+
+    def play(self, policy: Policy, seeds: Sequence[int]) -> None:
+        while len(self.envs) < len(seeds):
+            self.envs.append(self.make_env())
+        self.parts.append(play_episodes(self.envs, policy, seeds))
+
+    def log(self, module: L.LightningModule, stage: str) -> float:
+        """Logs every process's episodes (so each logs, and decides on, all of them), returns their mean return
+        and starts the next evaluation afresh."""
+        episodes = gather_episodes(self.parts)
+        self.parts.clear()
+        return log_evaluation(module, stage, episodes)
 
 
 def log_evaluation(module: L.LightningModule, stage: str, episodes: Episodes) -> float:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import time
 from typing import Any, Literal
 
 import gymnasium as gym
@@ -12,23 +11,24 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.fabric.utilities.data import AttributeDict
-from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader
 
-from rl.arguments import at_least, in_range, positive
 from rl.checkpointing import AGENT_STATE_KEY
-from rl.distributed import check_identical, gather, rank_and_world, shards
+from rl.distributed import check_identical, rank_and_world
+from rl.dqn.arguments import check_arguments
+from rl.dqn.curves import TrainingCurves, log_env_steps
 from rl.dqn.env_loop import EnvLoop
 from rl.dqn.frame_replay import replay_buffer_for
 from rl.dqn.network import q_network_for
 from rl.dqn.replay import Batch
 from rl.dqn.state import load_state, save_state
+from rl.dqn.stopping import StopRule
 from rl.dqn.stream import ExperienceStream
-from rl.dqn.td import td_loss, td_targets
-from rl.evaluation import Episodes, concatenate, greedy_policy, log_evaluation, play_episodes
+from rl.dqn.td import batch_loss, update_target
+from rl.evaluation import EvaluationRun, greedy_policy, seed_loader
 from rl.pixels import build_pixel_env, is_atari
 from rl.schedules import linear_schedule
-from rl.seeds import TEST_FIRST_SEED, VAL_FIRST_SEED, evaluation_seeds, training_seed
+from rl.seeds import TEST_FIRST_SEED, VAL_FIRST_SEED, training_seed
 from rl.wrappers import build_env, discrete_actions
 
 
@@ -134,19 +134,13 @@ class DQN(L.LightningModule):
                 reports the true score.
         """
         super().__init__()
-        positive(lr=lr)
-        in_range("gamma", gamma, 0.0, 1.0)
-        in_range("tau", tau, 0.0, 1.0, low_open=True)
-        at_least(1, batch_size=batch_size, buffer_size=buffer_size, train_freq=train_freq)
-        at_least(1, steps_per_epoch=steps_per_epoch, target_update_interval=target_update_interval, n_steps=n_steps)
-        at_least(1, frame_skip=frame_skip, frame_stack=frame_stack, val_episodes=val_episodes)
-        at_least(1, test_episodes=test_episodes)
-        at_least(0, learning_starts=learning_starts, epsilon_decay_steps=epsilon_decay_steps)
-        if replay and buffer_size < batch_size:
-            raise ValueError(
-                f"--model.init_args.buffer_size ({buffer_size}) is smaller than batch_size ({batch_size}): a batch "
-                "is drawn from the buffer, so make the buffer at least as large"
-            )
+        check_arguments(
+            lr, gamma, tau, batch_size, buffer_size, replay,
+            train_freq=train_freq, num_envs=num_envs, steps_per_epoch=steps_per_epoch,
+            target_update_interval=target_update_interval, n_steps=n_steps, frame_skip=frame_skip,
+            frame_stack=frame_stack, val_episodes=val_episodes, test_episodes=test_episodes,
+            stop_evaluations=stop_evaluations, learning_starts=learning_starts, epsilon_decay_steps=epsilon_decay_steps,
+        )  # fmt: skip
         # Every argument is a primitive, so checkpoints load with torch.load(weights_only=True).
         self.save_hyperparameters()
         probe = self.make_env()  # what the agent sees: sizes and the spec
@@ -162,20 +156,31 @@ class DQN(L.LightningModule):
         self.env_loop = EnvLoop(functools.partial(self.make_env, training=True), num_envs, self.buffer, n_steps, gamma)
         self.steps_owed = 0  # environment steps the acting side owes the updates done so far (see collect)
         self.epsilon = 1.0  # exploration rate of the latest environment step
-        self.solve_threshold: float | None = probe.spec.reward_threshold if probe.spec else None
-        self.solved_at: int | None = None  # environment steps at the first evaluation that solved the task
-        self.stop_streak = 0  # consecutive evaluations at or above stop_return
+        threshold = probe.spec.reward_threshold if probe.spec else None
+        self.stop_rule = StopRule(env_id, val_episodes, threshold, stop_return, stop_evaluations)
+        self.curves = TrainingCurves()
         self.example_input_array = torch.zeros(1, *obs_shape)
-        self._eval_envs: list[gym.Env] = []
-        self._eval_episodes: list[Episodes] = []
-        self._epoch_clock = (0.0, 0)  # (time, env steps) when the epoch's training started
-        self._loss_sum: torch.Tensor | None = None  # losses since the last log
-        self._loss_count = 0
+        self.evaluation = EvaluationRun(self.make_env)
         self._threads_before: int | None = None
         self._resume_batches_done = 0  # set by resume_mid_epoch
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
         return self.q_net(observations)  # (B, obs_dim) -> (B, num_actions)
+
+    @property
+    def solve_threshold(self) -> float | None:
+        """The environment's ``reward_threshold``: a mean evaluation return that counts as solving it."""
+        return self.stop_rule.solve_threshold
+
+    @property
+    def solved_at(self) -> int | None:
+        """Environment steps at the first evaluation that solved the task (``None``: not yet)."""
+        return self.stop_rule.solved_at
+
+    @property
+    def env_steps(self) -> int:
+        """Environment steps of all processes together (each process steps as often as the others)."""
+        return self.env_loop.env_steps * rank_and_world()[1]
 
     # ---- the agent interface of rl.play ---------------------------------------------------------------------
 
@@ -192,7 +197,7 @@ class DQN(L.LightningModule):
 
     def act_greedy(self, observation) -> int:
         """The action with the highest Q-value for one observation."""
-        batch = np.asarray(observation, dtype=np.float32)[None]  # (*obs_shape) -> (1, *obs_shape)
+        batch = np.asarray(observation)[None]  # (*obs_shape) -> (1, *obs_shape)
         return int(greedy_policy(self.q_net, self.device)(batch)[0])
 
     # ---- acting: the data of the training loop -------------------------------------------------------------
@@ -222,7 +227,7 @@ class DQN(L.LightningModule):
         """``train_freq`` epsilon-greedy environment steps per training step, preceded by the random warm-up.
 
         One vector step moves ``num_envs`` environments at once, so with more copies than ``train_freq`` a vector
-        step runs only every few training steps: the debt in ``_steps_owed`` keeps the ratio of updates to
+        step runs only every few training steps: the debt in ``steps_owed`` keeps the ratio of updates to
         environment steps at ``1 / train_freq`` whatever ``num_envs`` is.
         """
         loop = self.env_loop
@@ -252,50 +257,9 @@ class DQN(L.LightningModule):
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         hp = self.hparams
-        q_values = self.q_net(batch.observations)  # (B, A)
-        with torch.no_grad():
-            evaluator = self.target_net if self.target_net is not None else self.q_net
-            next_q_target = evaluator(batch.next_observations)  # (B, A)
-            # Without a target network both networks are the same one and Double DQN changes nothing.
-            use_double = hp.double_dqn and self.target_net is not None
-            next_q_online = self.q_net(batch.next_observations) if use_double else None
-        targets = td_targets(batch.rewards, batch.terminated, batch.steps, next_q_target, hp.gamma, next_q_online)
-        loss = td_loss(q_values, batch.actions, targets, hp.loss)
-        self._log_training(loss.detach(), q_values.detach())
+        loss, q_values = batch_loss(self.q_net, self.target_net, batch, hp.gamma, hp.double_dqn, hp.loss)
+        self.curves.after_update(self, loss.detach(), q_values.detach())
         return loss
-
-    def _log_training(self, loss: torch.Tensor, q_values: torch.Tensor) -> None:
-        """Logs only on the steps where the logger writes (every ``trainer.log_every_n_steps``): one ``self.log``
-        costs far more than a tiny network's update. The loss is averaged over those steps on the device, with
-        no per-step host sync."""
-        self._loss_sum = loss if self._loss_sum is None else self._loss_sum + loss
-        self._loss_count += 1
-        every = self.trainer.log_every_n_steps  # type: ignore[attr-defined]  # set by Lightning at run time
-        if not every or (self.global_step + 1) % every:  # global_step counts the updates before this one
-            return
-        batch_size = self.hparams.batch_size
-        self.log("train/loss", self._loss_sum / self._loss_count, prog_bar=True, batch_size=batch_size)
-        self._loss_sum, self._loss_count = None, 0
-        # The DQN paper's health check: the mean of max_a Q(s, a) should level off near the true values
-        # (about 1 / (1 - gamma) for CartPole's +1 per step); steady growth without bound means divergence.
-        self.log("train/max_q", q_values.max(dim=1).values.mean(), batch_size=batch_size)
-        finished = self.env_loop.finished
-        if finished:  # the episodes that ended since the last log
-            returns, lengths = zip(*finished, strict=True)
-            self.log("train/episode_return", sum(returns) / len(returns), prog_bar=True, batch_size=batch_size)
-            self.log("train/episode_length", sum(lengths) / len(lengths), batch_size=batch_size)
-            finished.clear()
-        self._log_env_steps()
-
-    @property
-    def env_steps(self) -> int:
-        """Environment steps of all processes together (each process steps as often as the others)."""
-        return self.env_loop.env_steps * rank_and_world()[1]
-
-    def _log_env_steps(self) -> None:
-        """Lightning uses a logged ``step`` as the x-axis of everything logged with it: environment steps, so
-        curves of runs with different ``train_freq``, ``num_envs`` or processes line up on the experience used."""
-        self.log("step", float(self.env_steps))
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None) -> None:
         if self.hparams.max_grad_norm is not None:
@@ -305,24 +269,12 @@ class DQN(L.LightningModule):
         hp = self.hparams
         # global_step counts optimizer steps, already including this one.
         if self.target_net is not None and self.global_step % hp.target_update_interval == 0:
-            with torch.no_grad():
-                for target, online in zip(self.target_net.parameters(), self.q_net.parameters(), strict=True):
-                    target.lerp_(online, hp.tau)  # target += tau * (online - target)
+            update_target(self.target_net, self.q_net, hp.tau)
         if batch_idx == hp.steps_per_epoch - 1:
-            self._log_epoch_progress()
+            self.curves.epoch_ended(self)
 
     def on_train_epoch_start(self) -> None:
-        self._epoch_clock = (time.perf_counter(), self.env_steps)
-
-    def _log_epoch_progress(self) -> None:
-        """Once per epoch, so the per-step cost stays low: counters, epsilon and throughput."""
-        start_time, start_steps = self._epoch_clock
-        steps = self.env_steps
-        self.log("train/env_steps", float(steps))
-        self.log("train/episodes", float(self.env_loop.episodes))
-        self.log("train/epsilon", self.epsilon)
-        self.log("train/env_steps_per_s", (steps - start_steps) / max(time.perf_counter() - start_time, 1e-9))
-        self._log_env_steps()
+        self.curves.epoch_started(self)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         # fused: one kernel for the whole update; for tiny networks per-tensor overhead dominates the step.
@@ -330,63 +282,33 @@ class DQN(L.LightningModule):
 
     # ---- evaluation ----------------------------------------------------------------------------------------
 
-    def _seed_loader(self, first_seed: int, episodes: int) -> DataLoader:
-        # One batch per process, its share of the seeds, played in lockstep by play_episodes. With several
-        # processes Lightning's unrepeated distributed sampler hands dataset item r to process r.
-        _, world = rank_and_world()
-        per_process = shards(evaluation_seeds(first_seed, episodes), world)
-        return DataLoader(per_process, batch_size=None)  # type: ignore[arg-type]
-
     def val_dataloader(self) -> DataLoader:
-        return self._seed_loader(VAL_FIRST_SEED, self.hparams.val_episodes)
+        return seed_loader(VAL_FIRST_SEED, self.hparams.val_episodes)
 
     def test_dataloader(self) -> DataLoader:
-        return self._seed_loader(TEST_FIRST_SEED, self.hparams.test_episodes)
-
-    def _play(self, seeds: list[int]) -> None:
-        while len(self._eval_envs) < len(seeds):  # one environment per episode, made once and reused
-            self._eval_envs.append(self.make_env())
-        self._eval_episodes.append(play_episodes(self._eval_envs, greedy_policy(self.q_net, self.device), seeds))
+        return seed_loader(TEST_FIRST_SEED, self.hparams.test_episodes)
 
     def validation_step(self, seeds: list[int], batch_idx: int) -> None:
-        self._play(seeds)
+        self.evaluation.play(greedy_policy(self.q_net, self.device), seeds)
 
     def test_step(self, seeds: list[int], batch_idx: int) -> None:
-        self._play(seeds)
-
-    def _log_evaluation(self, stage: str) -> float:
-        """Gathers every process's episodes, so each logs (and decides on) all ``val_episodes`` of them."""
-        episodes = concatenate([part for parts in gather(self._eval_episodes) for part in parts])
-        self._eval_episodes.clear()
-        return log_evaluation(self, stage, episodes)
+        self.evaluation.play(greedy_policy(self.q_net, self.device), seeds)
 
     def on_validation_epoch_end(self) -> None:
-        mean_return = self._log_evaluation("val")
+        mean_return = self.evaluation.log(self, "val")
         self.log("val/env_steps", float(self.env_steps))
-        self._log_env_steps()
+        log_env_steps(self)
         if self.trainer.sanity_checking or self.trainer.state.fn != "fit":
             return
         if self.target_net is not None:
             # Each process copies its online network, which DDP keeps identical: the copies must agree too.
             check_identical(self.target_net, "target network")
-        if self.solved_at is None and self.solve_threshold is not None and mean_return >= self.solve_threshold:
-            self.solved_at = self.env_steps
-            rank_zero_info(
-                f"Solved {self.hparams.env_id} after {self.solved_at} environment steps: mean return "
-                f"{mean_return:.1f} >= {self.solve_threshold} over {self.hparams.val_episodes} greedy episodes"
-            )
+        if self.stop_rule.update(mean_return, self.env_steps):
+            self.trainer.should_stop = True
         self.log("val/solved", float(self.solved_at is not None))
-        stop_return = self.hparams.stop_return
-        if stop_return is not None:
-            self.stop_streak = self.stop_streak + 1 if mean_return >= stop_return else 0
-            if self.stop_streak >= self.hparams.stop_evaluations:
-                rank_zero_info(
-                    f"Stopping: {self.stop_streak} evaluation(s) in a row with a mean return >= {stop_return}"
-                )
-                self.trainer.should_stop = True
 
     def on_test_epoch_end(self) -> None:
-        self._log_evaluation("test")
+        self.evaluation.log(self, "test")
 
     # ---- checkpoints: everything a faithful resume needs beyond weights and optimizer ----------------------
 

@@ -14,6 +14,7 @@ from torch import nn
 from rl.checkpointing import env_state, generator_from_state, generator_state, load_env_state
 from rl.dqn.nstep import NStepAccumulator
 from rl.dqn.replay import ReplayBuffer
+from rl.evaluation import greedy_actions
 from rl.wrappers import discrete_actions
 
 
@@ -65,7 +66,8 @@ class EnvLoop:
         explore = self.rng.random(self.num_envs) < epsilon  # (N,)
         actions = np.zeros(self.num_envs, dtype=np.int64)
         if not explore.all():  # the warm-up (epsilon 1) needs no network call
-            actions = self.greedy_actions(q_network)
+            device = next(q_network.parameters()).device
+            actions = greedy_actions(q_network, self.observations, device)  # (N, *obs_shape) -> (N,)
         actions[explore] = self.rng.integers(self.num_actions, size=int(explore.sum()))
         next_observations, rewards, terminated, truncated, info = self.envs.step(actions)
         for i in range(self.num_envs):
@@ -86,12 +88,6 @@ class EnvLoop:
                 self.episode_returns[i], self.episode_lengths[i] = 0.0, 0
         self.env_steps += self.num_envs
         self.observations = next_observations
-
-    @torch.no_grad()
-    def greedy_actions(self, q_network: nn.Module) -> np.ndarray:
-        device = next(q_network.parameters()).device
-        observations = torch.as_tensor(self.observations, device=device)  # (N, obs_dim)
-        return q_network(observations).argmax(dim=1).cpu().numpy()  # (N, A) -> (N,); one sync per vector step
 
     def state_dict(self) -> dict[str, Any]:
         if self.observations is None:

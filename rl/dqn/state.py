@@ -26,8 +26,8 @@ def save_state(agent: DQN) -> dict[str, Any]:
     return {
         "processes": gather(own),  # a collective call: every process is in on_save_checkpoint together
         "epsilon": agent.epsilon,
-        "solved_at": agent.solved_at,
-        "stop_streak": agent.stop_streak,
+        "solved_at": agent.stop_rule.solved_at,
+        "stop_streak": agent.stop_rule.streak,
     }
 
 
@@ -47,5 +47,5 @@ def load_state(agent: DQN, state: dict[str, Any], resuming: bool) -> None:
     agent.steps_owed = own["steps_owed"]
     torch.set_rng_state(own["torch_rng"])
     agent.epsilon = state["epsilon"]
-    agent.solved_at = state["solved_at"]
-    agent.stop_streak = state["stop_streak"]
+    agent.stop_rule.solved_at = state["solved_at"]
+    agent.stop_rule.streak = state["stop_streak"]

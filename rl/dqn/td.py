@@ -1,4 +1,5 @@
-"""The DQN update rule as pure tensor functions: TD targets and the loss between them and ``Q(s, a)``."""
+"""The DQN update rule: TD targets and the loss between them and ``Q(s, a)`` (pure tensor functions), the loss
+of a replayed batch, and the target network's update."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+from rl.dqn.replay import Batch
 
 
 def td_targets(
@@ -60,3 +64,33 @@ def td_loss(
     if kind == "huber":
         return F.huber_loss(chosen, targets, delta=1.0)
     return F.mse_loss(chosen, targets)
+
+
+def batch_loss(
+    q_net: nn.Module,
+    target_net: nn.Module | None,
+    batch: Batch,
+    gamma: float,
+    double_dqn: bool,
+    kind: Literal["huber", "mse"],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The TD loss of a replayed batch, and ``Q(s, .)`` of its observations (B, A) for the logs.
+
+    ``target_net`` ``None``: the targets come from ``q_net`` itself (without gradient).
+    """
+    q_values = q_net(batch.observations)  # (B, A)
+    with torch.no_grad():
+        evaluator = target_net if target_net is not None else q_net
+        next_q_target = evaluator(batch.next_observations)  # (B, A)
+        # Without a target network both networks are the same one and Double DQN changes nothing.
+        use_double = double_dqn and target_net is not None
+        next_q_online = q_net(batch.next_observations) if use_double else None
+    targets = td_targets(batch.rewards, batch.terminated, batch.steps, next_q_target, gamma, next_q_online)
+    return td_loss(q_values, batch.actions, targets, kind), q_values
+
+
+@torch.no_grad()
+def update_target(target_net: nn.Module, q_net: nn.Module, tau: float) -> None:
+    """Moves the target weights ``tau`` of the way to the online ones: 1 = hard copy, small = Polyak averaging."""
+    for target, online in zip(target_net.parameters(), q_net.parameters(), strict=True):
+        target.lerp_(online, tau)  # target += tau * (online - target)

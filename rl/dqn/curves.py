@@ -1,0 +1,62 @@
+"""What DQN logs while it trains, on an x-axis of environment steps, at a cost a tiny network's update can bear."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import torch
+
+if TYPE_CHECKING:
+    from rl.dqn.agent import DQN
+
+
+def log_env_steps(agent: DQN) -> None:
+    """Lightning uses a logged ``step`` as the x-axis of everything logged with it: environment steps, so
+    curves of runs with different ``train_freq``, ``num_envs`` or processes line up on the experience used."""
+    agent.log("step", float(agent.env_steps))
+
+
+class TrainingCurves:
+    """The training curves: loss, ``max_q`` and finished episodes every ``trainer.log_every_n_steps`` updates;
+    counters, epsilon and throughput once per epoch."""
+
+    def __init__(self) -> None:
+        self.loss_sum: torch.Tensor | None = None  # losses since the last log
+        self.loss_count = 0
+        self.epoch_clock = (0.0, 0)  # (time, env steps) when the epoch's training started
+
+    def after_update(self, agent: DQN, loss: torch.Tensor, q_values: torch.Tensor) -> None:
+        """Logs only on the steps where the logger writes: one ``log`` call costs far more than a tiny
+        network's update. The loss is averaged over those steps on the device, with no per-step host sync."""
+        self.loss_sum = loss if self.loss_sum is None else self.loss_sum + loss
+        self.loss_count += 1
+        every = agent.trainer.log_every_n_steps  # type: ignore[attr-defined]  # set by Lightning at run time
+        if not every or (agent.global_step + 1) % every:  # global_step counts the updates before this one
+            return
+        batch_size = agent.hparams.batch_size
+        agent.log("train/loss", self.loss_sum / self.loss_count, prog_bar=True, batch_size=batch_size)
+        self.loss_sum, self.loss_count = None, 0
+        # The DQN paper's health check: the mean of max_a Q(s, a) should level off near the true values
+        # (about 1 / (1 - gamma) for CartPole's +1 per step); steady growth without bound means divergence.
+        agent.log("train/max_q", q_values.max(dim=1).values.mean(), batch_size=batch_size)
+        finished = agent.env_loop.finished
+        if finished:  # the episodes that ended since the last log
+            returns, lengths = zip(*finished, strict=True)
+            agent.log("train/episode_return", sum(returns) / len(returns), prog_bar=True, batch_size=batch_size)
+            agent.log("train/episode_length", sum(lengths) / len(lengths), batch_size=batch_size)
+            finished.clear()
+        log_env_steps(agent)
+
+    def epoch_started(self, agent: DQN) -> None:
+        self.epoch_clock = (time.perf_counter(), agent.env_steps)
+
+    def epoch_ended(self, agent: DQN) -> None:
+        """Once per epoch, so the per-step cost stays low: counters, epsilon and throughput."""
+        start_time, start_steps = self.epoch_clock
+        steps = agent.env_steps
+        agent.log("train/env_steps", float(steps))
+        agent.log("train/episodes", float(agent.env_loop.episodes))
+        agent.log("train/epsilon", agent.epsilon)
+        agent.log("train/env_steps_per_s", (steps - start_steps) / max(time.perf_counter() - start_time, 1e-9))
+        log_env_steps(agent)
