@@ -5,6 +5,11 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import re
+import signal
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -13,6 +18,7 @@ from PIL import Image
 
 from inference.serve import MAX_BODY_BYTES, load_models, make_server
 from tests.drawn_digits import draw_digit
+from tests.helpers import ROOT
 from tests.test_preprocess import png_bytes
 
 
@@ -84,3 +90,26 @@ def test_page_and_model_list(server):
     assert status == 200 and b"<canvas" in page and b"/predict" in page
     status, models = request(server, "GET", "/models")
     assert status == 200 and [m["name"] for m in models["models"]] == ["CNN"]
+
+
+def test_the_command_serves_until_ctrl_c(drawn_cnn):
+    """``python -m inference.serve --ckpt ... --port 0`` as a user starts it: it names its address, answers a PNG
+    and ends cleanly (exit status 0) on Ctrl+C."""
+    command = [sys.executable, "-m", "inference.serve", "--ckpt", str(drawn_cnn), "--port", "0"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # The first line says where it listens, once the model is loaded and the port is open.
+        first_line = process.stdout.readline() if process.stdout else ""
+        match = re.fullmatch(r"Serving CNN at http://127\.0\.0\.1:(\d+)/ \(Ctrl\+C stops\)\n", first_line)
+        assert match, f"unexpected first line {first_line!r}; stderr: {process.stderr.read() if process.stderr else ''}"
+        address = ("127.0.0.1", int(match.group(1)))
+        status, answer = request(address, "POST", "/predict", png_bytes(draw_digit(3, stroke=3)), "image/png")
+        assert status == 200 and answer["results"][0]["model"] == "CNN" and answer["results"][0]["prediction"] == "3"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    with pytest.raises(ConnectionRefusedError):  # the port is closed again
+        socket.create_connection(address, timeout=5).close()
