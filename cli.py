@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning.pytorch import LightningModule, Trainer
-from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar, TQDMProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info
@@ -27,7 +27,7 @@ import datamodules  # noqa: F401
 import inference.prediction_table as prediction_table
 import lightning_modules  # noqa: F401
 import rl  # noqa: F401
-from callbacks import BestMetricAsHpMetric, LearningRateCurve, TestPictures
+from callbacks import BestMetricAsHpMetric, EnvStepsProgressBar, LearningRateCurve, TestPictures
 from training_runs.atomic_io import AtomicCheckpointIO, atomic_torch_save, remove_stale_temp_files
 from training_runs.checkpoint_match import check_checkpoint_matches, read_checkpoint
 from training_runs.command_line import run_command
@@ -169,13 +169,14 @@ class CLI(LightningCLI):
             parser.link_arguments(f"data.{fact}", f"model.init_args.{fact}", apply_on="instantiate")
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
-        """The Trainer, with a progress bar that redraws every ``--progress_bar_refresh_rate`` batches (no ``v_num``)."""
+        """The Trainer, with a progress bar that redraws every ``--progress_bar_refresh_rate`` batches (no ``v_num``)
+        and counts environment steps for agents."""
         config = self.config_init[self.subcommand] if self.subcommand else self.config_init
         trainer_config = config["trainer"]
         callbacks = trainer_config.get("callbacks") or []
         has_bar = any(isinstance(c, ProgressBar) for c in callbacks)
         if trainer_config.get("enable_progress_bar") is not False and not has_bar and "callbacks" not in kwargs:
-            kwargs["callbacks"] = [*callbacks, TQDMProgressBar(refresh_rate=config["progress_bar_refresh_rate"])]
+            kwargs["callbacks"] = [*callbacks, EnvStepsProgressBar(refresh_rate=config["progress_bar_refresh_rate"])]
         trainer = super().instantiate_trainer(**kwargs)
         if trainer.progress_bar_callback is not None:
             hide_version_number(trainer.progress_bar_callback)

@@ -1,6 +1,8 @@
-"""Lightning callbacks the CLI adds to every run: pictures after `test`, the learning-rate curve, hp_metric."""
+"""Lightning callbacks the CLI adds to every run: pictures after `test`, the learning-rate curve, hp_metric, and
+the progress bar (environment steps for agents)."""
 
+from callbacks.progress_bar import EnvStepsProgressBar
 from callbacks.test_pictures import TestPictures
 from callbacks.training_curves import BestMetricAsHpMetric, LearningRateCurve
 
-__all__ = ["BestMetricAsHpMetric", "LearningRateCurve", "TestPictures"]
+__all__ = ["BestMetricAsHpMetric", "EnvStepsProgressBar", "LearningRateCurve", "TestPictures"]

@@ -4,6 +4,7 @@ import logging
 
 import pytest
 
+from callbacks import EnvStepsProgressBar
 from cli import main
 from lightning_modules import CNN, LSTM
 from tests.helpers import preset
@@ -33,5 +34,8 @@ def test_runs_print_no_lightning_noise_and_no_version_number(tmp_path, caplog):
     for noise in ("GPU available: False", "TPU available", "💡 Tip", "to estimate number of stepping batches"):
         assert noise not in caplog.text
     assert "Best checkpoint:" in caplog.text  # our own summary still shows
-    metrics = cli.trainer.progress_bar_callback.get_metrics(cli.trainer, cli.model)
+    bar = cli.trainer.progress_bar_callback
+    metrics = bar.get_metrics(cli.trainer, cli.model)
     assert "v_num" not in metrics and "val/acc" in metrics
+    # the CLI's bar counts environment steps for agents (tests/test_progress_bar.py); a classifier's counts batches
+    assert isinstance(bar, EnvStepsProgressBar) and bar.train_progress_bar.n == cli.trainer.num_training_batches

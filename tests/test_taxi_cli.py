@@ -55,6 +55,7 @@ def test_best_checkpoint_round_trip(fitted):
     assert torch.equal(agent.q_table, saved["state_dict"]["q_table"])
     state = saved[AGENT_STATE_KEY]
     assert agent.episodes == state["episodes"] == 1000 * (saved["epoch"] + 1)
+    assert agent.env_steps == state["env_steps"] > agent.episodes  # every episode is at least one step
     assert agent.epsilon == pytest.approx(state["epsilon"])
     assert agent.rng.bit_generator.state == state["rng"]
     assert agent.train_env.unwrapped.np_random.bit_generator.state == state["env_rng"]

@@ -182,6 +182,13 @@ class DQN(L.LightningModule):
         """Environment steps of all processes together (each process steps as often as the others)."""
         return self.env_loop.env_steps * rank_and_world()[1]
 
+    def planned_env_steps(self) -> int:
+        """Environment steps of the coming epoch, all processes together (the progress bar's total): its updates'
+        ``steps_per_epoch * train_freq`` and what is left of the random warm-up."""
+        hp = self.hparams
+        warmup_left = max(0, self.warmup - len(self.buffer))
+        return (hp.steps_per_epoch * hp.train_freq + warmup_left) * rank_and_world()[1]
+
     # ---- the agent interface of rl.play ---------------------------------------------------------------------
 
     def make_env(self, render_mode: str | None = None, training: bool = False) -> gym.Env:

@@ -93,6 +93,7 @@ class TabularQLearning(L.LightningModule):
         # small updates do not round away; the training loop edits it in place through a numpy view.
         self.register_buffer("q_table", torch.full((n_states, n_actions), float(q_init), dtype=torch.float64))
         self.episodes = 0  # training episodes played
+        self.env_steps = 0  # environment steps of those episodes (the progress bar counts them)
         # torch.initial_seed() is the seed_everything value, so `--seed_everything N` reseeds the agent too.
         self.rng = np.random.default_rng(torch.initial_seed() if seed is None else seed)
         self._eval_envs: list[gym.Env] = []
@@ -157,6 +158,7 @@ class TabularQLearning(L.LightningModule):
                 self.train_env, q, epsilon, hp.lr, hp.gamma, self.rng, seed=seed
             )
             self.episodes += 1
+            self.env_steps += episode_steps
             returns.append(episode_return)
             epsilons.append(epsilon)
             steps += episode_steps
@@ -170,6 +172,8 @@ class TabularQLearning(L.LightningModule):
         self.log("train/episode_length", steps / n, on_step=True, on_epoch=True, batch_size=n)
         self.log("train/epsilon", sum(epsilons) / n, on_step=True, on_epoch=False, batch_size=n)
         self.log("train/episodes", float(self.episodes), on_step=True, on_epoch=False, batch_size=n)
+        # plots.curves draws the agent's curves against it
+        self.log("train/env_steps", float(self.env_steps), on_step=True, on_epoch=False, batch_size=n)
 
     def configure_optimizers(self) -> None:
         return None  # the Q-update is applied by hand in training_step
@@ -222,6 +226,7 @@ class TabularQLearning(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint[AGENT_STATE_KEY] = {
             "episodes": self.episodes,
+            "env_steps": self.env_steps,
             "epsilon": self.epsilon,  # derived from episodes; stored so a reader sees it without the schedule
             "rng": generator_state(self.rng),
             "env_rng": generator_state(self.train_env.unwrapped.np_random),
@@ -232,5 +237,6 @@ class TabularQLearning(L.LightningModule):
         if state is None:
             return
         self.episodes = int(state["episodes"])
+        self.env_steps = int(state.get("env_steps", 0))  # checkpoints written before the counter existed: 0
         self.rng = generator_from_state(state["rng"])
         self.train_env.unwrapped.np_random = generator_from_state(state["env_rng"])
