@@ -1,8 +1,10 @@
-"""Watch a trained agent drive one episode: ``python -m rl.play --ckpt runs/taxi_qlearning/version_0/checkpoints/best.ckpt``.
+"""Watch an agent play one episode: ``python -m rl.play --ckpt runs/taxi_qlearning/version_0/checkpoints/best.ckpt``.
 
 Works with any agent LightningModule that LightningCLI trained and that offers the small interface in
 :class:`GreedyAgent`: the CLI stores the module's import path in the checkpoint (``_class_path``), so this
-command needs no model name, only the checkpoint.
+command needs no model name, only the checkpoint. ``--random`` plays uniformly random actions instead, in the
+checkpoint's environment or in ``--env ID``, for contrast; ``--record FILE.gif|FILE.mp4`` writes the episode as
+an animation, each frame captioned with the step, the action's name and the return, the last with why it ended.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import numpy as np
 import torch
 
 from rl.evaluation import play_episodes
-from rl.record import side_by_side, write_gif
+from rl.narration import action_namer, why_it_ended
+from rl.random_agent import RandomAgent, env_maker
+from rl.record import check_record_path, side_by_side, with_caption, write_video
 from training_runs.checkpoint_match import project_model_class, read_checkpoint
 from training_runs.command_line import run_command
 from training_runs.errors import UserError
@@ -25,7 +29,7 @@ from training_runs.errors import UserError
 
 @runtime_checkable
 class GreedyAgent(Protocol):
-    """What ``rl.play`` asks of an agent module (``action_name(action) -> str`` is optional)."""
+    """What ``rl.play`` asks of an agent (action names and why an episode ended come from its environment)."""
 
     def make_env(self, render_mode: str | None = None) -> gym.Env: ...
 
@@ -56,59 +60,79 @@ def load_agent(ckpt_path: str, class_path: str | None = None) -> GreedyAgent:
     return agent
 
 
-def play(
-    agent: GreedyAgent, seed: int | None = None, render: str = "ansi", delay: float = 0.0, record: str | None = None
-) -> float:
-    """Play one greedy episode, printing every frame, action and reward; return the episode return.
+def choose_seed(seed: int | None) -> int:
+    """``seed``, or a random start state that is still a known one: the printed seed replays it."""
+    return int(np.random.default_rng().integers(2**31)) if seed is None else seed
 
-    ``record``: also write the episode as a GIF of the rendered frames; for agents that see frame stacks,
-    the stack (what the network reads) is drawn beside each frame.
+
+def agent_label(agent: GreedyAgent) -> str:
+    """Who plays, as the recording's caption says it: ``random agent``, ``DQN (greedy)``, ..."""
+    return getattr(agent, "name", None) or f"{type(agent).__name__} (greedy)"
+
+
+def play(
+    agent: GreedyAgent,
+    seed: int | None = None,
+    render: str = "ansi",
+    delay: float = 0.0,
+    record: str | None = None,
+    fps: float | None = None,
+) -> float:
+    """Play one episode, printing every frame, action (by name) and reward, then the return and why the episode
+    ended; return the episode return.
+
+    ``record``: also write the episode to this GIF or MP4 file, one captioned frame per step at ``fps`` (default:
+    the environment's own ``render_fps``); for agents that see frame stacks, the stack (what the network reads)
+    is drawn beside each frame.
     """
+    record_path = check_record_path(record) if record is not None else None  # checked before playing, not after
     probe = agent.make_env()
     supported = probe.metadata.get("render_modes", [])
     probe.close()
-    if record is not None:
+    if record_path is not None:
         if "rgb_array" not in supported:
-            raise SystemExit("error: --record needs an environment that renders images (rgb_array), e.g. CartPole")
+            raise UserError("--record needs an environment that renders images (rgb_array), e.g. CartPole or Taxi")
         render = "rgb_array"
     render_mode = render if render in supported else None  # e.g. CartPole has no text render: print observations
     env = agent.make_env(render_mode=render_mode)
-    images: list[np.ndarray] = []
-    name = getattr(agent, "action_name", str)
+    name = action_namer(env)
+    seed = choose_seed(seed)
+    frames: list[np.ndarray] = []
+    captions: list[list[str]] = []  # under each frame: who plays, then what it did
 
-    def show(obs: Any) -> None:
-        if record is not None:
-            images.append(side_by_side(np.asarray(env.render()), obs))
-            return
-        if render_mode == "ansi":
+    def show(obs: Any, caption: str) -> None:
+        if record_path is not None:
+            frames.append(side_by_side(np.asarray(env.render()), obs))
+            captions.append([f"{agent_label(agent)}, seed {seed}", caption])
+        elif render_mode == "ansi":
             print(env.render(), end="")
         elif render_mode is None:
             print(f"observation: {obs}")
         # "human" draws its own window on every step
 
-    if seed is None:  # a random start state, but a known one: the printed seed replays it
-        seed = int(np.random.default_rng().integers(2**31))
     print(f"seed {seed}")
     obs, _ = env.reset(seed=seed)
-    show(obs)  # play_episodes resets with the same seed again, so this is the start state it plays from
+    show(obs, "start")  # play_episodes resets with the same seed again, so this is the start state it plays from
+    totals = [0.0, 0]  # (return, steps) so far
 
     def report(i: int, action: int, reward: float, next_obs: Any) -> None:
         totals[0] += reward
         totals[1] += 1
         print(f"step {totals[1]}: action {action} ({name(action)}), reward {reward:+g}, return {totals[0]:+g}")
-        show(next_obs)
+        show(next_obs, f"step {totals[1]}: {name(action)}, return {totals[0]:g}")
         time.sleep(delay)
 
-    totals = [0.0, 0]  # (return, steps) so far
     with torch.inference_mode():
         episode = play_episodes([env], lambda obs: np.array([agent.act_greedy(obs[0])]), [seed], on_step=report)
+    reason = why_it_ended(env, truncated=bool(episode.truncated[0]))
     env.close()
-    if record is not None:
-        write_gif(record, images)
-        print(f"recorded {len(images)} frames to {record}")
+    if record_path is not None:
+        captions[-1].append(reason)  # the last frame, held on screen a little longer, says why it ended
+        pictures = [with_caption(frame, caption) for frame, caption in zip(frames, captions, strict=True)]
+        write_video(record_path, pictures, fps or env.metadata.get("render_fps") or 25)
+        print(f"recorded {len(pictures)} frames to {record_path}")
     episode_return, steps = float(episode.returns[0]), int(episode.lengths[0])
-    end = "hit the time limit (truncated)" if episode.truncated[0] else "the episode ended (terminated)"
-    print(f"Episode return: {episode_return:g} in {steps} steps; {end}.")
+    print(f"Episode return: {episode_return:g} in {steps} steps; {reason}.")
     return episode_return
 
 
@@ -119,16 +143,34 @@ def main(argv: list[str] | None = None) -> float:
 
 def _play_command(argv: list[str] | None) -> float:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--ckpt", required=True, help="checkpoint written by `cli.py fit`")
+    parser.add_argument("--ckpt", default=None, help="agent checkpoint written by `cli.py fit`")
+    parser.add_argument("--random", action="store_true", help="play uniformly random actions, for contrast")
+    parser.add_argument("--env", default=None, help="with --random and no --ckpt: a gymnasium id, e.g. CartPole-v0")
     parser.add_argument("--seed", type=int, default=None, help="seed of the start state (default: random)")
     parser.add_argument("--render", default="ansi", choices=["ansi", "human", "none"], help="how to show frames")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait between steps")
-    parser.add_argument("--record", default=None, help="also write the episode to this GIF file")
+    parser.add_argument("--record", default=None, help="also write the episode to this .gif or .mp4 file")
+    parser.add_argument("--fps", type=float, default=None, help="frames per second of --record (default: the env's)")
     parser.add_argument("--class_path", default=None, help="one of this project's agent classes, e.g. rl.dqn.DQN")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     args = parser.parse_args(argv)
-    agent = load_agent(args.ckpt, args.class_path)
-    return play(agent, seed=args.seed, render=args.render, delay=args.delay, record=args.record)
+    if args.env is not None and not args.random:
+        raise UserError("--env plays a random agent: add --random (a trained agent's environment is in its --ckpt)")
+    if args.env is not None and args.ckpt is not None:
+        raise UserError("--env and --ckpt both say which environment to play: give one of them")
+    if args.ckpt is None and args.env is None:
+        raise UserError("say what to play: --ckpt PATH (a trained agent) or --random --env ID (e.g. CartPole-v0)")
+    if args.fps is not None and args.fps <= 0:
+        raise UserError(f"--fps must be positive, got {args.fps:g}")
+    seed = choose_seed(args.seed)
+    agent: GreedyAgent
+    if args.ckpt is not None:
+        agent = load_agent(args.ckpt, args.class_path)
+        if args.random:  # the trained agent's environment as it sees it (frame skip and stack, pixels)
+            agent = RandomAgent(agent.make_env, seed)
+    else:
+        agent = RandomAgent(env_maker(args.env), seed)
+    return play(agent, seed=seed, render=args.render, delay=args.delay, record=args.record, fps=args.fps)
 
 
 if __name__ == "__main__":

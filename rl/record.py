@@ -1,4 +1,6 @@
-"""Recording an agent's episode as a GIF: the real frame and, for pixel agents, what the network sees beside it."""
+"""Recording an agent's episode as a GIF or MP4: the real frame, for pixel agents what the network sees beside it,
+and a caption under it (the agent, the step, the action's name, the return, and at the end why the episode ended).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from training_runs.errors import UserError
 
 
 def what_the_network_sees(observation: Any, height: int) -> np.ndarray | None:
@@ -49,13 +53,67 @@ def side_by_side(frame: np.ndarray, observation: Any) -> np.ndarray:
     return canvas
 
 
-def write_gif(path: str | Path, images: list[np.ndarray], fps: float = 25.0) -> None:
-    """Writes ``images`` as a looping GIF; the folder must exist (nothing half-written on bad paths)."""
+CAPTION_LINES = 3  # who plays (and the seed); step, action and return; why the episode ended
+LINE_HEIGHT = 16
+FONT_SIZE = 13
+
+
+def with_caption(frame: np.ndarray, lines: list[str]) -> np.ndarray:
+    """``frame`` with a white band of ``CAPTION_LINES`` lines of black text under it: (H, W, 3) -> (H + band, W, 3)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    band = np.full((CAPTION_LINES * LINE_HEIGHT + 4, frame.shape[1], 3), 255, dtype=np.uint8)
+    canvas = Image.fromarray(np.concatenate([frame, band]))
+    draw = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(size=FONT_SIZE)
+    for row, line in enumerate(lines[:CAPTION_LINES]):
+        draw.text((4, frame.shape[0] + 2 + row * LINE_HEIGHT), line, fill=(0, 0, 0), font=font)
+    return np.asarray(canvas)
+
+
+FORMATS = (".gif", ".mp4")
+MP4_BLOCK = 16  # H.264 players expect sizes in multiples of 16: frames are padded (white) to them
+
+
+def check_record_path(path: str | Path) -> Path:
+    """The path ``--record`` writes to, checked before the episode is played: a .gif or .mp4 in an existing folder."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise UserError(f"--record writes GIF or MP4; name the file *.gif or *.mp4, not {path.name}")
+    if not path.parent.is_dir():
+        raise UserError(f"cannot record to {path}: folder {path.parent} does not exist")
+    if path.suffix.lower() == ".mp4":
+        try:
+            import imageio_ffmpeg  # noqa: F401  # imageio's MP4 writer: the ffmpeg binary it ships
+        except ImportError:
+            raise UserError("--record *.mp4 needs imageio-ffmpeg: pip install imageio-ffmpeg") from None
+    return path
+
+
+def pad_to_block(images: np.ndarray, block: int = MP4_BLOCK) -> np.ndarray:
+    """(N, H, W, 3) -> (N, H', W', 3) with H' and W' rounded up to multiples of ``block``, padded with white."""
+    height, width = images.shape[1:3]
+    pad_h, pad_w = -height % block, -width % block
+    return np.pad(images, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), constant_values=255)
+
+
+def write_video(path: str | Path, images: list[np.ndarray], fps: float = 25.0, hold_last_s: float = 1.5) -> None:
+    """Writes ``images`` at ``fps`` as a looping GIF or an MP4 (H.264), by the file's suffix; the last image stays
+    on screen ``hold_last_s`` longer, so that its caption can be read. A failed write leaves no file behind."""
     import imageio.v3 as iio
 
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise SystemExit(f"error: cannot record to {path}: folder {path.parent} does not exist")
-    if path.suffix.lower() != ".gif":
-        raise SystemExit(f"error: --record writes GIFs; name the file *.gif, not {path.name}")
-    iio.imwrite(path, np.stack(images), extension=".gif", duration=1000.0 / fps, loop=0)
+    path = check_record_path(path)
+    frames = np.stack(images)  # (N, H, W, 3), uint8
+    try:
+        if path.suffix.lower() == ".gif":
+            durations = [1000.0 / fps] * len(frames)
+            durations[-1] += 1000.0 * hold_last_s
+            iio.imwrite(path, frames, extension=".gif", duration=durations, loop=0)
+        else:
+            held = np.repeat(frames[-1:], round(hold_last_s * fps), axis=0)
+            # macro_block_size 1: already padded, so imageio has nothing to resize (and no warning to print)
+            iio.imwrite(path, pad_to_block(np.concatenate([frames, held])), extension=".mp4", fps=fps,
+                        codec="libx264", macro_block_size=1, plugin="FFMPEG")  # fmt: skip
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise

@@ -188,6 +188,7 @@ def test_play_records_the_pixel_agent_with_what_its_network_sees(tmp_path, capsy
     from PIL import Image, ImageSequence
 
     from rl.play import load_agent, play
+    from rl.record import LINE_HEIGHT
 
     agent = DQN(pixels=True, downscale=10, frame_skip=2, frame_stack=4, encoder="small", hidden_sizes=(16,))
     checkpoint = {
@@ -198,25 +199,26 @@ def test_play_records_the_pixel_agent_with_what_its_network_sees(tmp_path, capsy
     agent.on_save_checkpoint(checkpoint)  # the sections load_from_checkpoint reads, without a Trainer's fit
     torch.save(checkpoint, tmp_path / "agent.ckpt")
     gif = tmp_path / "episode.gif"
-    play(load_agent(str(tmp_path / "agent.ckpt"), class_path="rl.dqn.agent.DQN"), seed=3, record=str(gif))
+    play(load_agent(str(tmp_path / "agent.ckpt"), class_path="rl.dqn.agent.DQN"), seed=3, record=str(gif), fps=25)
     steps = int(capsys.readouterr().out.split(" in ")[-1].split(" steps")[0])
     images = iio.imread(gif, index=None)  # (frames, height, width, 3)
-    # The start state, then one image per agent step at 25 fps; the GIF writer merges identical neighbours
-    # (the cart can move less than a pixel) into one longer frame, so count the time they cover.
+    # The start state, then one captioned image per agent step at 25 fps, the last held 1.5 s longer.
     with Image.open(gif) as opened:
-        milliseconds = sum(frame.info["duration"] for frame in ImageSequence.Iterator(opened))
-    assert milliseconds == pytest.approx(40 * (steps + 1), abs=1) and 1 < len(images) <= steps + 1
-    # the 400x600 render shrunk to 200x300, an 8-pixel gap, and the 4 stacked 16x60 frames scaled 3x: 192x180
-    assert images.shape[1:3] == (200, 300 + 8 + 180)
+        milliseconds = [frame.info["duration"] for frame in ImageSequence.Iterator(opened)]
+    assert len(images) == steps + 1 and milliseconds == [40] * steps + [40 + 1500]
+    # the 400x600 render shrunk to 200x300, an 8-pixel gap, and the 4 stacked 16x60 frames scaled 3x: 192x180;
+    # three caption lines under it
+    assert images.shape[1:3] == (200 + 3 * LINE_HEIGHT + 4, 300 + 8 + 180)
     assert images[0, :192, 308:].max() > 100  # the network's view shows the cart and pole
 
 
-def test_record_refuses_a_file_that_is_not_a_gif(tmp_path):
-    from rl.record import write_gif
+def test_record_refuses_a_file_that_is_neither_gif_nor_mp4(tmp_path):
+    from rl.record import write_video
+    from training_runs.errors import UserError
 
-    with pytest.raises(SystemExit, match=r"\*\.gif"):
-        write_gif(tmp_path / "episode.mp4", [np.zeros((2, 2, 3), np.uint8)])
-    assert not (tmp_path / "episode.mp4").exists()
+    with pytest.raises(UserError, match=r"\*\.gif or \*\.mp4"):
+        write_video(tmp_path / "episode.avi", [np.zeros((2, 2, 3), np.uint8)])
+    assert not (tmp_path / "episode.avi").exists()
 
 
 def test_atari_environment_state_round_trips_through_a_checkpoint():

@@ -69,7 +69,7 @@ def test_play_prints_frames_actions_and_the_return(fitted, capsys):
     out = capsys.readouterr().out
     assert "+---------+" in out and "|R: |" in out  # a Taxi frame
     assert "step 1: action " in out and "reward -1" in out
-    assert "(drop off), reward +20" in out and "(terminated)" in out
+    assert "(drop off), reward +20" in out and out.rstrip().endswith("steps; passenger delivered.")
     assert f"Episode return: {episode_return:g} in " in out
     agent = play.load_agent(str(checkpoints / "best.ckpt"))
     episode = play_episodes([agent.make_env()], lambda obs: [agent.act_greedy(obs[0])], [seed])
@@ -91,5 +91,5 @@ def test_play_prints_observations_when_the_env_has_no_text_render(capsys):
     episode_return = play.play(AlwaysLeft(), seed=0)
     out = capsys.readouterr().out
     assert out.startswith("seed 0\nobservation: [")
-    assert "step 1: action 0 (0), reward +1" in out
+    assert "step 1: action 0 (push left), reward +1" in out and out.rstrip().endswith("the pole fell.")
     assert 5 <= episode_return < 50  # pushing one way topples the pole within a few dozen steps

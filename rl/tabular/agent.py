@@ -23,8 +23,6 @@ from rl.seeds import TEST_FIRST_SEED, VAL_FIRST_SEED, training_seed
 from rl.tabular.qlearning import training_episode
 
 EVAL_EPISODES_PER_STEP = 100  # evaluation episodes per validation/test step, played in lockstep
-# Readable action names for rl.play, by env name (gymnasium's Taxi docs: 0 south/down ... 5 drop-off).
-ACTION_NAMES = {"Taxi": ("down", "up", "right", "left", "pick up", "drop off")}
 
 
 class _Chunks(Dataset[list[int]]):
@@ -115,11 +113,6 @@ class TabularQLearning(L.LightningModule):
     def act_greedy(self, obs) -> int:
         """The action with the highest Q-value (the first one on ties)."""
         return int(self.table()[int(obs)].argmax())
-
-    def action_name(self, action: int) -> str:
-        """A readable name of ``action`` for ``rl.play`` (the number itself for envs without a list)."""
-        names = ACTION_NAMES.get(self.train_env.spec.name if self.train_env.spec else "")
-        return names[action] if names else str(action)
 
     def table(self) -> np.ndarray:
         """The Q-table as a numpy view: writes to it change the buffer, with no per-step torch op."""
