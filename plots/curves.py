@@ -120,7 +120,9 @@ def agent_figure(scalars: dict[str, Series], title: str) -> Figure:
     figure = Figure(figsize=(11, 3.4), dpi=90, layout="constrained")
     figure.suptitle(title)
     returns, loss, schedule = figure.subplots(1, 3)
-    plot_lines(returns, {"train/episode_return": by_env_steps("train/episode_return")}, "return", smooth_window=20)
+    # Taxi logs its returns per step and per epoch: the per-step curve is the training curve
+    episode_return = next((t for t in ("train/episode_return", "train/episode_return_step") if t in scalars), "")
+    plot_lines(returns, {"train/episode_return": by_env_steps(episode_return)}, "return", smooth_window=20)
     plot_lines(returns, {"val/mean_return": by_env_steps("val/mean_return")}, "return")
     plot_lines(loss, {"train/loss": by_env_steps("train/loss")}, "TD loss", smooth_window=20)
     rates = {tag: by_env_steps(tag) for tag in learning_rates(scalars)}

@@ -70,6 +70,14 @@ def agent_label(agent: GreedyAgent) -> str:
     return getattr(agent, "name", None) or f"{type(agent).__name__} (greedy)"
 
 
+def environment_steps(env: gym.Env) -> int | None:
+    """Steps the environment itself has taken in this episode (its time limit's count), if it has a limit."""
+    try:
+        return int(env.get_wrapper_attr("_elapsed_steps"))
+    except AttributeError:
+        return None
+
+
 def play(
     agent: GreedyAgent,
     seed: int | None = None,
@@ -125,6 +133,7 @@ def play(
     with torch.inference_mode():
         episode = play_episodes([env], lambda obs: np.array([agent.act_greedy(obs[0])]), [seed], on_step=report)
     reason = why_it_ended(env, truncated=bool(episode.truncated[0]))
+    frames_played = environment_steps(env)
     env.close()
     if record_path is not None:
         captions[-1].append(reason)  # the last frame, held on screen a little longer, says why it ended
@@ -132,7 +141,9 @@ def play(
         write_video(record_path, pictures, fps or env.metadata.get("render_fps") or 25)
         print(f"recorded {len(pictures)} frames to {record_path}")
     episode_return, steps = float(episode.returns[0]), int(episode.lengths[0])
-    print(f"Episode return: {episode_return:g} in {steps} steps; {reason}.")
+    # with frame skip, an agent step is several environment steps, and the time limit counts the latter
+    skipped = f" ({frames_played} environment steps)" if frames_played not in (None, steps) else ""
+    print(f"Episode return: {episode_return:g} in {steps} steps{skipped}; {reason}.")
     return episode_return
 
 

@@ -68,3 +68,21 @@ def test_confusion_matrix_counts_every_test_image(tmp_path, mnist_dir):
 def test_curves_command_explains_a_folder_without_logs(tmp_path):
     with pytest.raises(SystemExit, match="no TensorBoard logs under"):
         curves_main([str(tmp_path)])
+
+
+def test_taxi_curves_are_drawn_against_environment_steps(tmp_path):
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    from plots.curves import agent_figure
+    from rl.tabular import TabularQLearning
+    from tests.helpers import quiet_trainer
+
+    agent = TabularQLearning(episodes_per_epoch=50, episodes_per_step=10, val_episodes=5, seed=0)
+    logger = TensorBoardLogger(tmp_path, name="taxi")
+    quiet_trainer(max_epochs=2, logger=logger, log_every_n_steps=1).fit(agent)
+    returns_axes = agent_figure(read_scalars(log_folders(tmp_path)[0]), "taxi").axes[0]
+    assert returns_axes.get_xlabel() == "environment steps"
+    training, validation = (line for line in returns_axes.get_lines() if not line.get_label().startswith("_"))
+    # one point per training step (10 of them), placed at the environment steps played by then
+    assert len(training.get_xdata()) == 10 and training.get_xdata()[-1] == agent.env_steps > 10 * 10
+    assert len(validation.get_xdata()) == 2

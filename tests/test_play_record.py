@@ -75,6 +75,7 @@ def test_records_a_cartpole_dqn_agent(cartpole_dqn, suffix, tmp_path, capsys):
     steps = steps_in(printed)
     # frame skip 2: 2 reward per agent step (1 if it ends mid-step); the untrained network tips the pole over
     assert 2 * steps - 1 <= episode_return <= 2 * steps < 200
+    assert f"in {steps} steps ({episode_return:g} environment steps)" in printed  # CartPole pays 1 per env step
     assert "(push left)" in printed or "(push right)" in printed
     assert printed.rstrip().endswith("the pole fell.") and f"recorded {steps + 1} frames" in printed
     frames = read_frames(video)
