@@ -163,6 +163,9 @@ class DQN(L.LightningModule):
         self.evaluation = EvaluationRun(self.make_env)
         self._threads_before: int | None = None
         self._resume_batches_done = 0  # set by resume_mid_epoch
+        self._resume_pending: list[Batch] = []  # batches made before a mid-epoch checkpoint, not yet trained on
+        self._resume_rng: torch.Tensor | None = None  # torch's RNG state in the checkpoint resumed from
+        self.stream: ExperienceStream | None = None  # the training loader's dataset, once made
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
         return self.q_net(observations)  # (B, obs_dim) -> (B, num_actions)
@@ -257,8 +260,15 @@ class DQN(L.LightningModule):
 
     def train_dataloader(self) -> DataLoader:
         done, self._resume_batches_done = self._resume_batches_done, 0
-        stream = ExperienceStream(self.collect, self.draw, self.hparams.steps_per_epoch, done)
-        return DataLoader(stream, batch_size=None, num_workers=0)  # batches come ready-made
+        pending, self._resume_pending = self._resume_pending, []
+        rng, self._resume_rng = self._resume_rng, None
+        steps = self.hparams.steps_per_epoch
+        self.stream = ExperienceStream(self.collect, self.draw, steps, done, pending, rng if done else None)
+        return DataLoader(self.stream, batch_size=None, num_workers=0)  # batches come ready-made
+
+    def on_train_batch_start(self, batch: Batch, batch_idx: int) -> None:
+        if self.stream is not None:
+            self.stream.taken()  # what a checkpoint must hold as made but not trained on (see ExperienceStream)
 
     # ---- learning ------------------------------------------------------------------------------------------
 

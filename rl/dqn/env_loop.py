@@ -101,6 +101,7 @@ class EnvLoop:
             "n_step": [accumulator.state_dict() for accumulator in self.accumulators],
             "rng": generator_state(self.rng),
             "envs": [env_state(env) for env in self.envs.envs],
+            "finished": list(self.finished),  # not yet logged
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -118,4 +119,4 @@ class EnvLoop:
         self.rng = generator_from_state(state["rng"])
         for env, saved in zip(self.envs.envs, state["envs"], strict=True):
             load_env_state(env, saved)
-        self.finished.clear()
+        self.finished = [(float(ret), int(length)) for ret, length in state.get("finished", [])]

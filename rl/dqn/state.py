@@ -11,17 +11,24 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from rl.distributed import gather, rank_and_world
+from rl.dqn.replay import Batch
 
 if TYPE_CHECKING:
     from rl.dqn.agent import DQN
 
 
 def save_state(agent: DQN) -> dict[str, Any]:
+    ahead = list(agent.stream.ahead) if agent.stream is not None else []
+    loss_sum = agent.curves.loss_sum
     own = {
         "buffer": agent.buffer.state_dict(),
         "env_loop": agent.env_loop.state_dict() if agent.env_loop.observations is not None else None,
         "steps_owed": agent.steps_owed,
         "torch_rng": torch.get_rng_state(),  # replay sampling
+        # Mid-epoch: the batch Lightning already fetched (its acting and replay draw are in the state above).
+        "ahead": [{name: field.cpu() for name, field in batch._asdict().items()} for batch in ahead],
+        # The training loss is logged as the mean since the last log: the part summed before the checkpoint.
+        "loss_since_log": (None if loss_sum is None else loss_sum.cpu(), agent.curves.loss_count),
     }
     return {
         "processes": gather(own),  # a collective call: every process is in on_save_checkpoint together
@@ -46,6 +53,11 @@ def load_state(agent: DQN, state: dict[str, Any], resuming: bool) -> None:
         agent.env_loop.load_state_dict(own["env_loop"])
     agent.steps_owed = own["steps_owed"]
     torch.set_rng_state(own["torch_rng"])
+    if resuming:  # (checkpoints written before these keys existed resume as from an epoch boundary)
+        agent._resume_pending = [Batch(**fields) for fields in own.get("ahead", [])]
+        agent._resume_rng = own["torch_rng"]
+        loss_sum, agent.curves.loss_count = own.get("loss_since_log", (None, 0))
+        agent.curves.loss_sum = None if loss_sum is None else loss_sum.to(agent.device)
     agent.epsilon = state["epsilon"]
     agent.stop_rule.solved_at = state["solved_at"]
     agent.stop_rule.streak = state["stop_streak"]
