@@ -1,6 +1,7 @@
 """Exact resume: RNG states, the data order and the position inside an epoch travel in every checkpoint.
 
-Lightning's checkpoints hold the weights, optimizer, schedulers and loop counters, but no RNG state, and its
+Lightning's checkpoints hold the weights, optimizer, schedulers and loop counters, but no RNG state (with several
+processes: every process's RNG states, since each draws its own dropout masks and augmentations), and its
 way of restoring a loader's position (a stateful ``DataLoader``) is skipped when ``configure_optimizers`` reads
 ``trainer.estimated_stepping_batches`` before the restore (Lightning issue 20550), as the classifiers' one-cycle
 schedule does. So this callback keeps the position itself: it counts the batches of the current epoch, saves
@@ -17,6 +18,7 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch.utils.data import DataLoader
 from torchmetrics import Metric
 
+from rl.distributed import gather
 from training_runs.rng import capture_rng_states, restore_rng_states
 
 
@@ -47,21 +49,30 @@ class ResumeState(L.Callback):
             "epoch": self._epoch,
             "batches_done": self._batches_done,
             "epoch_done": self._epoch_done,
-            "rng": capture_rng_states(),
+            # Lightning writes process 0's checkpoint dict only, so it carries every process's states, in rank
+            # order (a collective call: every process saves together, as Lightning requires).
+            "rng": gather(capture_rng_states()),
         }
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         self._module = pl_module
-        self._world_size = trainer.world_size
+        self._rank, self._world_size = trainer.global_rank, trainer.world_size
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         # Restored at once, while Lightning restores the rest: from here to the first resumed batch Lightning draws
         # nothing from the global RNGs (no sanity check on restarts; the loaders have their own generators), just
         # as the uninterrupted run draws nothing between writing the checkpoint and its next batch.
-        if getattr(self, "_world_size", 1) == 1:
-            # (The checkpoint holds the first process's RNG states only; with several processes each keeps its own
-            # stream, and the agents restore theirs per process themselves.)
-            restore_rng_states(state_dict["rng"])
+        saved = state_dict["rng"]
+        saved = [saved] if isinstance(saved, dict) else saved  # checkpoints of earlier versions: one process's
+        rank, world = getattr(self, "_rank", 0), getattr(self, "_world_size", 1)
+        if len(saved) == world:
+            restore_rng_states(saved[rank])
+        else:
+            rank_zero_warn(
+                f"the checkpoint holds the RNG states of {len(saved)} process(es), this run has {world}: the RNGs "
+                f"start from the seed, so the resumed run differs from an uninterrupted one (resume with "
+                f"--trainer.devices {len(saved)} to continue exactly)"
+            )
         self._pending = state_dict
         module = getattr(self, "_module", None)
         if not state_dict["epoch_done"] and callable(getattr(module, "resume_mid_epoch", None)):
