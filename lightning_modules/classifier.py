@@ -116,9 +116,13 @@ class Classifier(L.LightningModule):
         self.train_loss_steps += 1
         every = self.trainer.log_every_n_steps  # type: ignore[attr-defined]  # set by Lightning at run time
         if every and (self.global_step + 1) % every == 0:  # global_step counts the updates before this one
-            self.log("train/loss", self.train_loss_sum / self.train_loss_steps, prog_bar=True, batch_size=len(targets))
-            self.train_loss_sum.zero_()
-            self.train_loss_steps.zero_()
+            self._log_training_loss()
+
+    def _log_training_loss(self) -> None:
+        """``train/loss``: the mean over the steps since the last log, which then starts over."""
+        self.log("train/loss", self.train_loss_sum / self.train_loss_steps, prog_bar=True)
+        self.train_loss_sum.zero_()
+        self.train_loss_steps.zero_()
 
     def on_train_epoch_start(self) -> None:
         self.train_counts.zero_()
@@ -129,6 +133,10 @@ class Classifier(L.LightningModule):
             # (world, 2) -> (2,): every process's images
             counts = cast(torch.Tensor, self.all_gather(counts)).sum(dim=0)
         self.log("train/acc", counts[0] / counts[1].clamp(min=1), prog_bar=True)
+        # The steps since the last log too: a run or epoch shorter than log_every_n_steps still logs its loss.
+        # (A host sync once per epoch, when it already syncs for the accuracy.)
+        if self.train_loss_steps.item() > 0:
+            self._log_training_loss()
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         return self.shared_step(batch, "train")[0]

@@ -76,6 +76,25 @@ def test_logged_keys_follow_stage_slash_metric(tmp_path):
     assert {"train/loss", "train/acc", "val/loss", "val/acc"} <= set(trainer.logged_metrics)
 
 
+class StepLosses(L.Callback):
+    def __init__(self) -> None:
+        self.losses: list[float] = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.losses.append(outputs["loss"].item())
+
+
+def test_runs_shorter_than_the_log_cadence_log_their_training_loss_at_the_epoch_end(tmp_path):
+    model = TinyNet()
+    losses = StepLosses()
+    # 3 steps per epoch, the logger's cadence 50 steps: without the epoch-end log no train/loss at all
+    trainer = quiet_trainer(default_root_dir=tmp_path, max_epochs=2, callbacks=[losses])
+    trainer.fit(model, datamodule=TinyDataModule(train_size=192, val_size=32, test_size=32))
+    assert len(losses.losses) == 6
+    # the mean over the steps since the last log: the second epoch's three
+    assert trainer.logged_metrics["train/loss"].item() == pytest.approx(sum(losses.losses[3:]) / 3, rel=1e-6)
+
+
 @pytest.mark.parametrize("schedule", ["onecycle", "cosine"])
 def test_schedules_warm_up_then_anneal_to_zero(schedule):
     values = [lr_multiplier(step, 100, schedule, warmup_fraction=0.1) for step in range(101)]
