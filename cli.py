@@ -75,6 +75,12 @@ def run_dir(runs_dir: str, run_name: str) -> str:
     return str(Path(runs_dir) / run_name)
 
 
+def outside_runs(ckpt_path: str | None) -> str:
+    """The folder (beside the run's ``version_N`` folders) of an evaluation that belongs to no run: untrained
+    weights, or a checkpoint file from elsewhere. Its outputs (``predictions.pt``) go there, not between runs."""
+    return "untrained" if ckpt_path is None else "other_checkpoints"
+
+
 class LatestCheckpoint(ModelCheckpoint):
     """Keeps ``last.ckpt`` at the end of the latest epoch, whether or not that epoch was the best.
 
@@ -219,7 +225,7 @@ class CLI(LightningCLI):
         self.run, config.ckpt_path = self._choose_run(runs_dir, config.run_name, config.version, config.ckpt_path)
         if config.ckpt_path is not None:
             self._checkpoint = read_checkpoint(config.ckpt_path)
-        root = self.run.path if self.run is not None else runs_dir / config.run_name
+        root = self.run.path if self.run is not None else runs_dir / config.run_name / outside_runs(config.ckpt_path)
         config.trainer.default_root_dir = str(root)
         for group in (config.checkpoint, config.last_checkpoint):
             group.dirpath = str(self.run.checkpoints if self.run is not None else root / "checkpoints")

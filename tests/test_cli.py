@@ -137,7 +137,9 @@ def test_tiny_net_predicts_on_given_inputs_and_says_which_weights(tmp_path, capl
     with caplog.at_level(logging.INFO):
         main(cli_args("predict", "tiny_net", tmp_path, "--data.predict_inputs", inputs))
     assert "freshly initialised weights" in caplog.text
-    (batch,) = torch.load(tmp_path / "tiny_net" / "predictions.pt", weights_only=True)
+    # no run holds untrained weights: their predictions go beside the run folders, not between them
+    (batch,) = torch.load(tmp_path / "tiny_net" / "untrained" / "predictions.pt", weights_only=True)
+    assert sorted(p.name for p in (tmp_path / "tiny_net").iterdir()) == ["untrained"]
     assert batch["probabilities"].shape == (2, 2)
     assert torch.allclose(batch["probabilities"].sum(dim=1), torch.ones(2))
 
