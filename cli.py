@@ -190,7 +190,8 @@ class CLI(LightningCLI):
 
     def init_parser(self, **kwargs: Any) -> LightningArgumentParser:
         # Errors are raised (and made one line by training_runs.command_line) instead of printing the usage.
-        return super().init_parser(**{**kwargs, "exit_on_error": False})
+        # No abbreviations: argparse would take a misspelt `--trainer.max_epoch` as `--trainer.max_epochs`.
+        return super().init_parser(**{**kwargs, "exit_on_error": False, "allow_abbrev": False})
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
         try:

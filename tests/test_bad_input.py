@@ -91,6 +91,9 @@ def test_damaged_data_files(damage: Callable[[Path], None], expected: str, mnist
         (["--trainer.accelerator", "gpu"], "pass --trainer.accelerator auto"),
         (["--model.init_args.lrr", "0.1"], "unknown option 'lrr' for CNN; did you mean 'lr'?"),
         (["--trainer.max_epochz", "1"], "unknown option 'trainer.max_epochz'; did you mean 'trainer.max_epochs'?"),
+        # a prefix is no abbreviation of an option (argparse's default would take it as --trainer.max_epochs)
+        (["--trainer.max_epoch", "1"], "unknown option 'trainer.max_epoch'; did you mean 'trainer.max_epochs'?"),
+        (["--checkpoint_every_n_step", "3"], "unknown option 'checkpoint_every_n_step'; did you mean"),
     ],
 )
 def test_bad_options(extra: list[str], expected: str, mnist_dir: Path, tmp_path: Path):
