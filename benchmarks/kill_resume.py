@@ -4,10 +4,13 @@ killed ends: the same final weights and optimizer state, bit for bit.
     .venv/bin/python -m benchmarks.kill_resume classifier --kills 20
     .venv/bin/python -m benchmarks.kill_resume dqn --kills 20
 
-Every second kill waits for a checkpoint write to begin (a ``.partial-`` file in the checkpoint folder) and kills
-the process in the middle of it; the others come at a random moment after the resumed run wrote a new checkpoint. ``$TMPDIR`` points at a small tmpfs, i.e.
-another filesystem than the run folder (the setup in which Lightning's own saves were not atomic). After every
-kill each checkpoint of the run must load with ``torch.load(weights_only=True)``.
+Every second kill waits for a new checkpoint write to begin (a ``.partial-`` file in the checkpoint folder that
+was not left there by an earlier kill) and kills the process in the middle of it; the others wait until the resumed
+run has written a new ``last.ckpt`` (so every such resume makes progress) and then kill at a random moment up to
+``--max-delay`` seconds later. ``$TMPDIR`` points at a small tmpfs, i.e. another filesystem than the run folder (the
+setup in which Lightning's own saves were not atomic). After every kill each checkpoint of the run must load with
+``torch.load(weights_only=True)``; at the end the weights, the optimizer and (DQN) the replay buffer, counters,
+environments and RNGs must equal the uninterrupted run's.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ def final_state(checkpoint: Path) -> dict:
         "state_dict": saved["state_dict"],
         "optimizer_states": saved["optimizer_states"],
         "step": saved["global_step"],
+        "agent_state": saved.get("agent_state"),  # the DQN's buffer, counters, environments and RNGs
     }
 
 
@@ -95,8 +99,12 @@ def first_checkpoint_or_end(checkpoints: Path, process: subprocess.Popen) -> boo
     return (checkpoints / "last.ckpt").exists() or ended(process)
 
 
-def write_begun_or_end(checkpoints: Path, process: subprocess.Popen) -> bool:
-    return any(checkpoints.glob(".*.partial-*")) or ended(process)
+def partial_files(checkpoints: Path) -> set[str]:
+    return {path.name for path in checkpoints.glob(".*.partial-*")}
+
+
+def write_begun_or_end(checkpoints: Path, leftovers: set[str], process: subprocess.Popen) -> bool:
+    return bool(partial_files(checkpoints) - leftovers) or ended(process)
 
 
 def new_checkpoint_or_end(last: Path, before: int, process: subprocess.Popen) -> bool:
@@ -142,10 +150,13 @@ def main() -> None:
 
     runs = work / "killed"
     checkpoints = runs / preset / "version_0/checkpoints"
-    kills = during_write = loadable_after_kill = 0
+    kills = during_write = loadable_after_kill = progressed = 0
     resume: list[str] = []
+    last = checkpoints / "last.ckpt"
     started = time.monotonic()
     while kills < args.kills:
+        leftovers = partial_files(checkpoints) if checkpoints.exists() else set()  # of earlier kills
+        step_before = torch.load(last, weights_only=True)["global_step"] if last.exists() else -1
         process = subprocess.Popen(
             command(args.target, runs, args.data_dir, *resume),
             cwd=ROOT,
@@ -157,10 +168,10 @@ def main() -> None:
             wait_for(partial(first_checkpoint_or_end, checkpoints, process), 600)
         in_write = kills % 2 == 1
         if in_write:
-            wait_for(partial(write_begun_or_end, checkpoints, process), 120)
+            wait_for(partial(write_begun_or_end, checkpoints, leftovers, process), 600)
         else:  # after the resumed process has written a new checkpoint (progress), at a random moment
-            before = (checkpoints / "last.ckpt").stat().st_mtime_ns if (checkpoints / "last.ckpt").exists() else 0
-            wait_for(partial(new_checkpoint_or_end, checkpoints / "last.ckpt", before, process), 600)
+            before = last.stat().st_mtime_ns if last.exists() else 0
+            wait_for(partial(new_checkpoint_or_end, last, before, process), 600)
             wait_for(partial(ended, process), rng.uniform(0.0, args.max_delay))
         if process.poll() is not None:
             print(f"  run finished before kill {kills + 1}; starting over is not needed, resuming the rest")
@@ -168,12 +179,16 @@ def main() -> None:
         process.kill()
         process.wait()
         kills += 1
-        during_write += int(in_write and any(checkpoints.glob(".*.partial-*")))
+        struck_write = bool(partial_files(checkpoints) - leftovers)  # the kill left a new temporary file behind
+        during_write += int(in_write and struck_write)
         ok, count = all_checkpoints_load(checkpoints)
         loadable_after_kill += int(ok)
-        step = torch.load(checkpoints / "last.ckpt", weights_only=True)["global_step"] if ok else "?"
+        step = torch.load(last, weights_only=True)["global_step"] if ok else -1
+        progressed += int(step > step_before)
+        what = "during a write" if in_write else "random moment"
         print(
-            f"kill {kills:2d} ({'during a write' if in_write else 'random moment'}): {count} checkpoints, all loadable: {ok}, last.ckpt at step {step}",
+            f"kill {kills:2d} ({what}, inside a write: {struck_write}): {count} checkpoints, all loadable: {ok}, "
+            f"last.ckpt at step {step} (before this attempt: {step_before})",
             flush=True,
         )
         resume = ["--ckpt_path", "last"]
@@ -186,11 +201,12 @@ def main() -> None:
     )
     if final.returncode != 0:
         sys.exit(f"final resume failed:\n{final.stderr[-3000:]}")
-    leftovers = list(checkpoints.glob(".*.partial-*"))
+    leftovers = partial_files(checkpoints)
     got = final_state(checkpoints / "last.ckpt")
     same = identical(got, expected)
     print(
         f"\n{args.target} ({preset}): {kills} SIGKILLs ({during_write} inside a checkpoint write), "
+        f"last.ckpt advanced in {progressed}/{kills} killed attempts, "
         f"checkpoints loadable after {loadable_after_kill}/{kills} kills, temporary files left: {len(leftovers)}, "
         f"final step {got['step']} (reference {expected['step']}), final weights and optimizer identical: {same}; "
         f"reference run {reference_seconds:.0f} s, killed-and-resumed runs {time.monotonic() - started:.0f} s"
