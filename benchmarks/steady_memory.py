@@ -3,8 +3,9 @@
     .venv/bin/python -m benchmarks.steady_memory dqn                                  # 200 epochs = 200,000 env steps
     .venv/bin/python -m benchmarks.steady_memory classifier --data-dir ../shared/datasets/mnist   # mnist_ann, 20 epochs
 
-Prints RSS after 10%, 25%, 50%, 75% and 100% of the run's wall-clock, its maximum, and the growth over the
-second half of the run (after warm-up, the replay buffer's and the data's memory are all allocated).
+Prints RSS after 10%, 25%, 50%, 75% and 100% of the run's wall-clock, its maximum, the growth over the second
+half of the run (after warm-up, the replay buffer's and the data's memory are all allocated) and the slope of a
+least-squares line through the second half's samples, in MiB per minute (a leak shows as a steady positive slope).
 """
 
 from __future__ import annotations
@@ -38,6 +39,17 @@ def rss_mib(pid: int) -> float | None:
     return None
 
 
+def mib_per_minute(samples: list[tuple[float, float]]) -> float:
+    """Slope of the least-squares line through ``(seconds, MiB)`` samples, in MiB per minute."""
+    n = len(samples)
+    if n < 2:
+        return 0.0
+    mean_t = sum(t for t, _ in samples) / n
+    mean_r = sum(r for _, r in samples) / n
+    spread = sum((t - mean_t) ** 2 for t, _ in samples)
+    return 60 * sum((t - mean_t) * (r - mean_r) for t, r in samples) / spread if spread else 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("target", choices=sorted(TARGETS))
@@ -65,10 +77,12 @@ def main() -> None:
         return next(rss for t, rss in samples if t >= fraction * total)
 
     half = [rss for t, rss in samples if t >= total / 2]
+    slope = mib_per_minute([(t, rss) for t, rss in samples if t >= total / 2])
     print(
         f"{args.target}: {total:.0f} s, {len(samples)} samples; RSS MiB at 10% {at(0.1):.0f}, 25% {at(0.25):.0f}, "
         f"50% {at(0.5):.0f}, 75% {at(0.75):.0f}, end {samples[-1][1]:.0f}; max {max(r for _, r in samples):.0f}; "
-        f"second half min {min(half):.0f} max {max(half):.0f} (growth {max(half) - half[0]:+.0f})"
+        f"second half min {min(half):.0f} max {max(half):.0f} (growth {max(half) - half[0]:+.0f}, "
+        f"slope {slope:+.2f} MiB/min)"
     )
 
 
