@@ -78,6 +78,13 @@ def environment_steps(env: gym.Env) -> int | None:
         return None
 
 
+def real_time_fps(env: gym.Env, steps: int, frames: int | None) -> float:
+    """Frames per second that replay the episode at the environment's own speed (its ``render_fps``): one
+    recorded frame per agent step, so with frame skip (several environment steps per agent step) fewer."""
+    fps = float(env.metadata.get("render_fps") or 25)
+    return fps * steps / frames if frames else fps
+
+
 def play(
     agent: GreedyAgent,
     seed: int | None = None,
@@ -90,8 +97,8 @@ def play(
     ended; return the episode return.
 
     ``record``: also write the episode to this GIF or MP4 file, one captioned frame per step at ``fps`` (default:
-    the environment's own ``render_fps``); for agents that see frame stacks, the stack (what the network reads)
-    is drawn beside each frame.
+    the environment's own speed, see :func:`real_time_fps`); for agents that see frame stacks, the stack (what the
+    network reads) is drawn beside each frame.
     """
     record_path = check_record_path(record) if record is not None else None  # checked before playing, not after
     probe = agent.make_env()
@@ -138,7 +145,7 @@ def play(
     if record_path is not None:
         captions[-1].append(reason)  # the last frame, held on screen a little longer, says why it ended
         pictures = [with_caption(frame, caption) for frame, caption in zip(frames, captions, strict=True)]
-        write_video(record_path, pictures, fps or env.metadata.get("render_fps") or 25)
+        write_video(record_path, pictures, fps or real_time_fps(env, steps=len(frames) - 1, frames=frames_played))
         print(f"recorded {len(pictures)} frames to {record_path}")
     episode_return, steps = float(episode.returns[0]), int(episode.lengths[0])
     # with frame skip, an agent step is several environment steps, and the time limit counts the latter

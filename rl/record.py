@@ -106,8 +106,9 @@ def write_video(path: str | Path, images: list[np.ndarray], fps: float = 25.0, h
     frames = np.stack(images)  # (N, H, W, 3), uint8
     try:
         if path.suffix.lower() == ".gif":
-            durations = [1000.0 / fps] * len(frames)
-            durations[-1] += 1000.0 * hold_last_s
+            # GIF stores delays in hundredths of a second (Pillow would cut 38 ms to 30): round to the nearest
+            durations = [round(100 / fps) * 10.0] * len(frames)
+            durations[-1] += round(100 * hold_last_s) * 10.0
             iio.imwrite(path, frames, extension=".gif", duration=durations, loop=0)
         else:
             held = np.repeat(frames[-1:], round(hold_last_s * fps), axis=0)

@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 import torch
 from gymnasium.envs.toy_text.taxi import TaxiEnv
+from PIL import Image, ImageSequence
 
 from rl import play
 from rl.dqn import DQN
 from rl.narration import action_namer, why_it_ended
+from rl.play import real_time_fps
 from rl.random_agent import RandomAgent
 from rl.record import LINE_HEIGHT, MP4_BLOCK
 from rl.tabular import TabularQLearning
@@ -121,9 +123,16 @@ def test_random_agent_contrast_same_env_same_seed(cartpole_dqn, tmp_path, capsys
     caption = read_frames(tmp_path / "r.gif")[0, 200:218]
     assert caption.min() < 80  # "random agent, seed 5" is written under the frame
     # In a checkpoint's environment: the DQN's frame skip 2 earns 2 per agent step (1 if it ends mid-step).
-    in_agent_env = play.main(["--random", "--ckpt", str(cartpole_dqn), "--seed", "5"])
+    video = tmp_path / "in_agent_env.gif"
+    in_agent_env = play.main(["--random", "--ckpt", str(cartpole_dqn), "--seed", "5", "--record", str(video)])
     steps = steps_in(capsys.readouterr().out)
     assert 2 * steps - 1 <= in_agent_env <= 2 * steps
+    # In real time by default: CartPole's 50 frames/s, two frames per agent step, so 40 ms per recorded frame
+    # (a last step cut short makes it a few ms less, which GIF's hundredths of a second round away)
+    assert real_time_fps(gym.make("CartPole-v0"), steps=7, frames=14) == 25
+    with Image.open(video) as opened:
+        milliseconds = [frame.info["duration"] for frame in ImageSequence.Iterator(opened)]
+    assert milliseconds == [40] * steps + [40 + 1500]  # the start and each step; the last held 1.5 s longer
 
 
 @pytest.mark.parametrize(
