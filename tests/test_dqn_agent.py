@@ -241,7 +241,7 @@ def test_presets_build_the_agent_they_describe(configs, run_name, env_id, thresh
     plain = run_name == "cartpole_dqn_plain"
     assert (agent.buffer.capacity == 1) == plain and (agent.target_net is None) == plain
     assert (agent.hparams.frame_skip, agent.hparams.frame_stack) == ((1, 1) if plain else (2, 2))
-    assert agent.env_loop.num_envs == (1 if plain else 16)
+    assert agent.env_loop.num_envs == (1 if plain else 4 if env_id == "CartPole-v1" else 16)
     assert agent.hparams.stop_return == (195 if plain else 500 if env_id == "CartPole-v1" else 200)
 
 
