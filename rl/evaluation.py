@@ -144,3 +144,10 @@ def log_evaluation(module: L.LightningModule, stage: str, episodes: Episodes) ->
     for name, value in metrics.items():
         module.log(name, value, prog_bar=name.endswith("mean_return"))
     return metrics[f"{stage}/mean_return"]
+
+
+def log_env_steps(agent: L.LightningModule) -> None:
+    """Lightning uses a logged ``step`` as the x-axis of everything logged with it: the agent's environment
+    steps (``agent.env_steps``), so curves of runs with different ``train_freq``, ``num_envs``, processes or
+    agents line up on the experience used."""
+    agent.log("step", float(agent.env_steps))  # type: ignore[arg-type]  # an int attribute of both agents

@@ -93,3 +93,25 @@ def test_play_prints_observations_when_the_env_has_no_text_render(capsys):
     assert out.startswith("seed 0\nobservation: [")
     assert "step 1: action 0 (push left), reward +1" in out and out.rstrip().endswith("the pole fell.")
     assert 5 <= episode_return < 50  # pushing one way topples the pole within a few dozen steps
+
+
+def test_curves_use_environment_steps_on_the_x_axis(tmp_path):
+    import csv
+
+    from lightning.pytorch.loggers import CSVLogger
+
+    from tests.helpers import quiet_trainer
+
+    agent = TabularQLearning(episodes_per_epoch=20, episodes_per_step=5, val_episodes=20, seed=0)
+    trainer = quiet_trainer(max_epochs=2, logger=CSVLogger(tmp_path), log_every_n_steps=1)
+    trainer.fit(agent)
+    rows = list(csv.DictReader((Path(trainer.log_dir) / "metrics.csv").read_text().splitlines()))
+    per_step = [row for row in rows if row["train/episode_return_step"]]
+    assert len(per_step) == 8  # 2 epochs x 4 training steps
+    # each training step is logged at the environment steps its episodes reached, not at Lightning's step
+    assert [int(row["step"]) for row in per_step] == [int(float(row["train/env_steps"])) for row in per_step]
+    assert int(per_step[-1]["step"]) == agent.env_steps > 40  # 40 episodes of at least one step each
+    epoch_means = [int(row["step"]) for row in rows if row["train/episode_return_epoch"]]
+    validations = [int(row["step"]) for row in rows if row["val/mean_return"]]
+    ends_of_epochs = [int(row["step"]) for row in per_step][3::4]
+    assert epoch_means == validations == ends_of_epochs

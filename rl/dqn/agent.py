@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader
 from rl.checkpointing import AGENT_STATE_KEY
 from rl.distributed import check_identical, rank_and_world
 from rl.dqn.arguments import check_arguments
-from rl.dqn.curves import TrainingCurves, log_env_steps
+from rl.dqn.curves import TrainingCurves
 from rl.dqn.env_loop import EnvLoop
 from rl.dqn.frame_replay import replay_buffer_for
 from rl.dqn.network import q_network_for
@@ -25,7 +25,7 @@ from rl.dqn.state import load_state, save_state
 from rl.dqn.stopping import StopRule
 from rl.dqn.stream import ExperienceStream
 from rl.dqn.td import batch_loss, update_target
-from rl.evaluation import EvaluationRun, greedy_policy, seed_loader
+from rl.evaluation import EvaluationRun, greedy_policy, log_env_steps, seed_loader
 from rl.pixels import build_pixel_env, is_atari
 from rl.schedules import linear_schedule
 from rl.seeds import TEST_FIRST_SEED, VAL_FIRST_SEED, training_seed

@@ -7,14 +7,10 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from rl.evaluation import log_env_steps
+
 if TYPE_CHECKING:
     from rl.dqn.agent import DQN
-
-
-def log_env_steps(agent: DQN) -> None:
-    """Lightning uses a logged ``step`` as the x-axis of everything logged with it: environment steps, so
-    curves of runs with different ``train_freq``, ``num_envs`` or processes line up on the experience used."""
-    agent.log("step", float(agent.env_steps))
 
 
 class TrainingCurves:

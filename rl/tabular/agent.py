@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 from datamodules.epoch_sampler import SequentialSampler
 from rl.arguments import at_least, in_range, make_env
 from rl.checkpointing import AGENT_STATE_KEY, generator_from_state, generator_state
-from rl.evaluation import Episodes, concatenate, log_evaluation, play_episodes
+from rl.evaluation import Episodes, concatenate, log_env_steps, log_evaluation, play_episodes
 from rl.schedules import linear_schedule
 from rl.seeds import TEST_FIRST_SEED, VAL_FIRST_SEED, training_seed
 from rl.tabular.qlearning import training_episode
@@ -165,8 +165,12 @@ class TabularQLearning(L.LightningModule):
         self.log("train/episode_length", steps / n, on_step=True, on_epoch=True, batch_size=n)
         self.log("train/epsilon", sum(epsilons) / n, on_step=True, on_epoch=False, batch_size=n)
         self.log("train/episodes", float(self.episodes), on_step=True, on_epoch=False, batch_size=n)
-        # plots.curves draws the agent's curves against it
+        # plots.curves draws the agent's curves against it; TensorBoard does through the logged "step"
         self.log("train/env_steps", float(self.env_steps), on_step=True, on_epoch=False, batch_size=n)
+        log_env_steps(self)
+
+    def on_train_epoch_end(self) -> None:
+        log_env_steps(self)  # the epoch means of the episode curves, at the epoch's last environment step
 
     def configure_optimizers(self) -> None:
         return None  # the Q-update is applied by hand in training_step
@@ -207,6 +211,7 @@ class TabularQLearning(L.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         self._log_evaluation("val")
+        log_env_steps(self)
 
     def on_test_epoch_start(self) -> None:
         self._eval_episodes.clear()
