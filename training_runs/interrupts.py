@@ -76,7 +76,11 @@ class MidEpochCheckpoint(L.Callback):
     ) -> None:
         self._batches += 1
         stop = self._signal or ("SIGTERM" if trainer.received_sigterm else None)
-        if stop is None and not self._due(trainer):
+        # Not after an epoch's last batch: the epoch-end checkpoint follows its validation. One written before the
+        # validation would resume into a different place of the RNG streams (creating the validation loader's
+        # iterator draws from torch's global RNG), so the resumed run would not be exact.
+        last_batch = bool(trainer.fit_loop.epoch_loop.batch_progress.is_last_batch)
+        if stop is None and (last_batch or not self._due(trainer)):
             return
         trainer.save_checkpoint(self.path)
         self._batches, self._last_time = 0, time.monotonic()
