@@ -70,6 +70,8 @@ SMALLER = {
     "cartpole_dqn": [
         *["--model.init_args.steps_per_epoch", "20", "--model.init_args.learning_starts", "50"],
         *["--trainer.log_every_n_steps", "5"],
+        # a target update every 3 updates: the mid-epoch checkpoint (after update 3) falls on one
+        *["--model.init_args.target_update_interval", "3"],
         *["--model.init_args.val_episodes", "2", "--model.init_args.stop_return", "null"],
     ],
     # 6 steps of 10 episodes per epoch; 20 greedy evaluation episodes

@@ -274,6 +274,12 @@ class DQN(L.LightningModule):
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         hp = self.hparams
+        # The target update due after every target_update_interval-th update happens here, before the next
+        # update's loss (global_step counts the updates done): the same arithmetic as right after that update, but
+        # a checkpoint written in between (callbacks' on_train_batch_end run before the module's) resumes exactly.
+        step = self.global_step
+        if self.target_net is not None and step > 0 and step % hp.target_update_interval == 0:
+            update_target(self.target_net, self.q_net, hp.tau)
         loss, q_values = batch_loss(self.q_net, self.target_net, batch, hp.gamma, hp.double_dqn, hp.loss)
         self.curves.after_update(self, loss.detach(), q_values.detach())
         return loss
@@ -284,9 +290,6 @@ class DQN(L.LightningModule):
 
     def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
         hp = self.hparams
-        # global_step counts optimizer steps, already including this one.
-        if self.target_net is not None and self.global_step % hp.target_update_interval == 0:
-            update_target(self.target_net, self.q_net, hp.tau)
         if batch_idx == hp.steps_per_epoch - 1:
             self.curves.epoch_ended(self)
 
