@@ -30,21 +30,24 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 DETERMINISTIC = ["--trainer.deterministic", "true", "--trainer.enable_progress_bar", "false", "--seed_everything", "7"]
 TARGETS = {
-    # The tiny_net classifier preset on 3 epochs of 20,000 points (313 batches each), a checkpoint every 20 batches:
-    # seconds per attempt, so 20 kills fit in minutes on a busy 2-core machine.
+    # The tiny_net classifier preset on 5 epochs of 20,000 points (313 batches each), a checkpoint every 20 batches:
+    # seconds per attempt, so 20 kills fit in minutes on a busy 2-core machine, and the run is long enough that
+    # the random kills (each after a new checkpoint) do not reach its end before the 20th.
     "classifier": (
         "tiny_net",
         [
-            *["--trainer.max_epochs", "3", "--data.train_size", "20000"],
+            *["--trainer.max_epochs", "5", "--data.train_size", "20000"],
             *["--checkpoint_every_n_steps", "20"],
         ],
     ),
-    # The Double-DQN preset (16 environments) for 6 epochs, a checkpoint every 40 updates.
+    # The Double-DQN preset (16 environments) for 40 epochs (10,000 updates, 40,000 agent steps), a checkpoint every
+    # 200 updates. It trains hundreds of updates per second, hence the short default --max-delay (0.3 s): the
+    # random kills do not reach the end before the 20th.
     "dqn": (
         "cartpole_dqn",
         [
-            *["--trainer.max_epochs", "6", "--model.init_args.stop_return", "null"],
-            *["--model.init_args.val_episodes", "10", "--checkpoint_every_n_steps", "40"],
+            *["--trainer.max_epochs", "40", "--model.init_args.stop_return", "null"],
+            *["--model.init_args.val_episodes", "10", "--checkpoint_every_n_steps", "200"],
         ],
     ),
 }
@@ -127,7 +130,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the kill moments")
     parser.add_argument("--data-dir", default=None, help="folder with the MNIST files (classifier)")
     parser.add_argument("--work", default=None, help="folder for the runs (default: a temporary folder)")
-    parser.add_argument("--max-delay", type=float, default=3.0, help="latest random kill, s after a new checkpoint")
+    parser.add_argument("--max-delay", type=float, default=0.3, help="latest random kill, s after a new checkpoint")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     work = Path(args.work or tempfile.mkdtemp(prefix="kill-resume-"))
@@ -212,7 +215,9 @@ def main() -> None:
         f"reference run {reference_seconds:.0f} s, killed-and-resumed runs {time.monotonic() - started:.0f} s"
     )
     subprocess.run(["umount", str(tmpfs)], capture_output=True)
-    if not same or loadable_after_kill != kills:
+    if kills < args.kills:
+        print(f"only {kills} of {args.kills} kills: the run ended first (make it longer or --max-delay shorter)")
+    if not same or loadable_after_kill != kills or kills < args.kills:
         sys.exit(1)
 
 
