@@ -150,14 +150,23 @@ def test_without_replay_each_batch_is_the_newest_transition():
     agent.teardown("fit")
 
 
+class OnlineAfterFirstUpdate(L.Callback):
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if batch_idx == 0:
+            self.weights = [p.detach().clone() for p in pl_module.q_net.parameters()]
+
+
 def test_soft_target_updates_move_the_target_by_tau():
     L.seed_everything(0)
-    agent = DQN(**{**CORRIDOR_AGENT, "steps_per_epoch": 1, "target_update_interval": 1, "tau": 0.25})
+    agent = DQN(**{**CORRIDOR_AGENT, "steps_per_epoch": 2, "target_update_interval": 1, "tau": 0.25})
     before = [p.detach().clone() for p in agent.target_net.parameters()]
-    quiet_trainer(max_epochs=1, limit_val_batches=0).fit(agent)
-    for old, target, online in zip(before, agent.target_net.parameters(), agent.q_net.parameters(), strict=True):
-        assert torch.allclose(target, old + 0.25 * (online - old))
-    assert not torch.equal(before[0], agent.q_net.trunk[0].weight)  # the online network did change
+    online = OnlineAfterFirstUpdate()
+    quiet_trainer(max_epochs=1, limit_val_batches=0, callbacks=[online]).fit(agent)
+    # the update due after the first update is made before the second one's loss (the one after the last update
+    # would come before a next one)
+    for old, target, first in zip(before, agent.target_net.parameters(), online.weights, strict=True):
+        assert torch.allclose(target, old + 0.25 * (first - old))
+    assert not torch.equal(before[0], online.weights[0])  # the online network did change
 
 
 # ---- checkpoints and resume -------------------------------------------------------------------------------
