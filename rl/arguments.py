@@ -26,12 +26,12 @@ def positive(**values: float) -> None:
             raise ValueError(f"--model.init_args.{name} must be positive, got {value}")
 
 
-def make_env(env_id: str, **kwargs: Any) -> gym.Env:
-    """``gym.make`` with a one-line error for an id that gymnasium does not know."""
+def make_env(env_id: str, option: str = "--model.init_args.env_id", **kwargs: Any) -> gym.Env:
+    """``gym.make`` with a one-line error, naming ``option``, for an id that gymnasium does not know."""
     try:
         return gym.make(env_id, **kwargs)
     except gym.error.Error as err:  # NameNotFound, VersionNotFound, DeprecatedEnv, ...
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ValueError(
-            f"--model.init_args.env_id {env_id!r} cannot be made: {reason} (ids look like CartPole-v1 or Taxi-v4)"
+            f"{option} {env_id!r} cannot be made: {reason} (ids look like CartPole-v1 or Taxi-v4)"
         ) from err

@@ -8,6 +8,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rl.arguments import make_env
 from rl.wrappers import discrete_actions
 from training_runs.errors import UserError
 
@@ -38,10 +39,9 @@ class RandomAgent:
 def env_maker(env_id: str) -> Callable[..., gym.Env]:
     """``gym.make(env_id, render_mode=...)``, with a one-line error naming ``--env`` for an unknown id."""
     try:
-        gym.make(env_id).close()
-    except gym.error.Error as err:  # NameNotFound, VersionNotFound, DeprecatedEnv, ...
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError(f"--env {env_id!r} cannot be made: {reason} (ids look like CartPole-v0 or Taxi-v4)") from err
+        make_env(env_id, option="--env").close()
+    except ValueError as err:
+        raise UserError(str(err)) from err
 
     def make(render_mode: str | None = None) -> gym.Env:
         return gym.make(env_id, render_mode=render_mode) if render_mode else gym.make(env_id)
