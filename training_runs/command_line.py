@@ -26,6 +26,15 @@ def one_line(err: BaseException) -> str:
     return lines[0] if lines else type(err).__name__
 
 
+def release_process_group() -> None:
+    """Ends a finished DDP run's process group (Lightning leaves it open): gloo's threads still alive when the
+    interpreter exits abort the process ("terminate called without an active exception", exit status -6)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def run_command(command: Callable[[list[str] | None], T], args: list[str] | None = None) -> T:
     """Run ``command(args)``; turn every failure into ``error: <one line>`` and a non-zero exit.
 
@@ -41,6 +50,7 @@ def run_command(command: Callable[[list[str] | None], T], args: list[str] | None
     try:
         result = command(None if args is None else [a for a in args if a != DEBUG_FLAG])
         forget_reserved_runs()
+        release_process_group()
         return result
     except TrainingInterrupted as stop:
         code = 130 if stop.signal_name == "SIGINT" else 143  # 128 + the signal's number, as shells report it
