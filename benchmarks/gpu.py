@@ -18,6 +18,7 @@ import io
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import lightning as L
@@ -31,18 +32,20 @@ SECTIONS = ("switches", "ratio", "speedrun", "dqn")
 
 
 class WindowTimer(L.Callback):
-    """Seconds of ``steps`` training steps after ``warmup`` steps; stops the run after them."""
+    """Seconds of ``steps`` training steps after ``warmup`` steps, counted across epochs; then stops the run."""
 
     def __init__(self, warmup: int, steps: int) -> None:
         self.warmup, self.steps = warmup, steps
         self.seconds: float | None = None
+        self.batches = 0
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
-        if batch_idx not in (self.warmup, self.warmup + self.steps):
+        self.batches += 1
+        if self.batches - 1 not in (self.warmup, self.warmup + self.steps):
             return
         if pl_module.device.type == "cuda":
             torch.cuda.synchronize()
-        if batch_idx == self.warmup:
+        if self.batches - 1 == self.warmup:
             self._start = time.perf_counter()
         else:
             self.seconds = time.perf_counter() - self._start
@@ -77,20 +80,21 @@ def switches(accelerator: str, model: str) -> dict[str, list[str]]:
     else:
         rows["data on the device (on_device true)"] = ["--data.on_device", "true"]
     if model == "CNN":
-        rows["channels_last"] = ["--model.init_args.channels_last", "true"]
+        rows["NCHW (channels_last false)"] = ["--model.init_args.channels_last", "false"]  # NHWC is the default
     return rows
 
 
 def images_per_s(preset: str, data_dir: str, runs_dir: str, warmup: int, steps: int, extra: list[str]) -> float:
     args = ["--config", str(ROOT / "configs" / f"{preset}.yaml"), "--data.data_dir", data_dir, "--runs_dir", runs_dir]
-    args += ["--trainer.max_epochs", "1", "--trainer.num_sanity_val_steps", "0", "--trainer.limit_val_batches", "0"]
+    # Epochs enough for the window at any batch size (large batches give short epochs); the timer stops the run.
+    args += ["--trainer.max_epochs", "1000", "--trainer.num_sanity_val_steps", "0", "--trainer.limit_val_batches", "0"]
     args += ["--trainer.enable_progress_bar", "false", *extra]
     cli = main(args, run=False)
     timer = WindowTimer(warmup, steps)
     cli.trainer.callbacks.append(timer)  # type: ignore[attr-defined]  # Trainer sets it at run time
     with contextlib.redirect_stdout(io.StringIO()):
         cli.trainer.fit(cli.model, datamodule=cli.datamodule)
-    assert timer.seconds is not None, "the epoch ended before the timed window did: lower --warmup/--steps"
+    assert timer.seconds is not None, "the run ended before the timed window did: lower --warmup/--steps"
     batch_size = cli.datamodule.hparams.batch_size
     return steps * batch_size / timer.seconds
 
@@ -120,11 +124,15 @@ def dqn_steps_per_s(accelerator: str, runs_dir: str, extra: list[str]) -> float:
 
 
 def run(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    return list(measure(args))
+
+
+def measure(args: argparse.Namespace) -> Iterator[tuple[str, str, str]]:
+    """The table's rows, each yielded as soon as it is measured (a run cut short keeps what it printed)."""
     torch.set_num_threads(2)
     warmup, steps = (1, 3) if args.tiny else (args.warmup, args.steps)  # the tiny set has 5 batches
     device = ["--trainer.accelerator", args.accelerator, "--trainer.devices", "1"]
     tiny_data = ["--data.val_size", "50", "--data.batch_size", "50"] if args.tiny else []
-    rows: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory() as runs_dir:
         for model in args.models if "switches" in args.sections or "ratio" in args.sections else []:
             preset = PRESETS[model]
@@ -132,7 +140,7 @@ def run(args: argparse.Namespace) -> list[tuple[str, str, str]]:
                 if args.tiny and name in ("compile", "batch 512, sqrt-scaled LR"):
                     continue  # minutes of compilation on a CPU; 512 exceeds the tiny set (tests cover both)
                 value = images_per_s(preset, args.data_dir, runs_dir, warmup, steps, device + tiny_data + extra)
-                rows.append((f"{model} images/s", name, f"{value:,.0f}"))
+                yield (f"{model} images/s", name, f"{value:,.0f}")
             if "ratio" not in args.sections:
                 continue
             datamodule = preset_datamodule(preset, args.data_dir, tiny_data)
@@ -140,15 +148,13 @@ def run(args: argparse.Namespace) -> list[tuple[str, str, str]]:
             for _ in range(args.reps):
                 lightning, hand = paired_seconds(preset, datamodule, runs_dir, warmup, steps, device + tiny_data)
                 ratios.append(hand / lightning)
-            rows.append(
-                (f"{model} Lightning / hand-written", f"median of {args.reps}", f"{statistics.median(ratios):.3f}")
-            )
+            yield (f"{model} Lightning / hand-written", f"median of {args.reps}", f"{statistics.median(ratios):.3f}")
         epochs = ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "3"] if args.tiny else []
         for target, overlays in (
             (("99.0%", []), ("99.5%", ["mnist_speedrun_995"])) if "speedrun" in args.sections else ()
         ):
             seconds, accuracy = speedrun(overlays, args.data_dir, runs_dir, device + tiny_data + epochs)
-            rows.append((f"speedrun to {target}", "training s / test acc", f"{seconds:.2f} s / {100 * accuracy:.2f}%"))
+            yield (f"speedrun to {target}", "training s / test acc", f"{seconds:.2f} s / {100 * accuracy:.2f}%")
         # Evaluation episodes are not timed by env_steps_per_s; fewer of them only save wall-clock.
         dqn = ["--model.init_args.val_episodes", "2" if args.tiny else "10", "--trainer.max_epochs"]
         dqn += (
@@ -158,8 +164,7 @@ def run(args: argparse.Namespace) -> list[tuple[str, str, str]]:
         )
         for accelerator in dict.fromkeys(["cpu", args.accelerator]) if "dqn" in args.sections else ():
             value = dqn_steps_per_s(accelerator, runs_dir, dqn)
-            rows.append(("DQN CartPole agent steps/s", accelerator, f"{value:,.0f}"))
-    return rows
+            yield ("DQN CartPole agent steps/s", accelerator, f"{value:,.0f}")
 
 
 if __name__ == "__main__":
@@ -177,5 +182,5 @@ if __name__ == "__main__":
     name = torch.cuda.get_device_name() if args.accelerator == "cuda" and torch.cuda.is_available() else "CPU"
     print(f"device: {name}, torch {torch.__version__}")
     print("| measurement | setting | value |\n| --- | --- | --- |")
-    for row in run(args):
-        print("| " + " | ".join(row) + " |")
+    for row in measure(args):
+        print("| " + " | ".join(row) + " |", flush=True)

@@ -22,7 +22,7 @@ def test_gpu_benchmark_runs_on_the_cpu(mnist_dir):
     )
     rows = gpu.run(args)
     measured = {(what, setting) for what, setting, _ in rows}
-    assert ("CNN images/s", "channels_last") in measured and ("CNN images/s", "bf16-mixed") in measured
+    assert ("CNN images/s", "NCHW (channels_last false)") in measured and ("CNN images/s", "bf16-mixed") in measured
     assert ("CNN Lightning / hand-written", "median of 1") in measured
     assert {"speedrun to 99.0%", "speedrun to 99.5%"} <= {what for what, _, _ in rows}
     assert ("DQN CartPole agent steps/s", "cpu") in measured
