@@ -3,6 +3,7 @@
 Skipped where no CUDA device is visible (the CPU runs the same code paths in the other test files).
 """
 
+import lightning as L
 import pytest
 import torch
 
@@ -25,19 +26,39 @@ SWITCHES = {
     "bf16-mixed": ["--trainer.precision", "bf16-mixed"],
     "16-mixed": ["--trainer.precision", "16-mixed"],
     "compile": ["--model.init_args.compile", "true"],
-    "channels_last": ["--model.init_args.channels_last", "true"],
+    "NCHW": ["--model.init_args.channels_last", "false"],  # NHWC is the CNN's default
     "lr scaling": ["--model.init_args.lr_scaling", "sqrt"],
     "data on the host": ["--data.on_device", "false"],
 }
 
 
+class DeviceSpy(L.Callback):
+    """Where the parameters are during training (Lightning moves the module back to the CPU after fit)."""
+
+    def __init__(self) -> None:
+        self.devices: set[str] = set()
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
+        self.devices.add(next(pl_module.parameters()).device.type)
+
+
+def fit_with_spy(args: list[str]):
+    """``fit`` with a DeviceSpy; with no subcommand the checkpoints go to <runs_dir>/<run_name>/checkpoints."""
+    cli = main(args, run=False)
+    spy = DeviceSpy()
+    cli.trainer.callbacks.append(spy)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    return cli, spy.devices
+
+
 @pytest.mark.parametrize("switch", list(SWITCHES))
 def test_cnn_fits_and_tests_on_the_gpu(tmp_path, mnist_dir, switch):
     extra = [*CUDA, "--trainer.max_epochs", "4", *SWITCHES[switch]]
-    cli = main(cnn_args("fit", mnist_dir, tmp_path, *extra))
-    assert next(cli.model.parameters()).device.type == "cuda"
+    cli, devices = fit_with_spy(cnn_args("fit", mnist_dir, tmp_path, *extra)[1:])
+    assert devices == {"cuda"}
     assert cli.trainer.callback_metrics["val/acc"] >= 0.5
-    tested = main(cnn_args("test", mnist_dir, tmp_path, *extra, "--ckpt_path", "best"))
+    best = tmp_path / "mnist_cnn" / "checkpoints" / "best.ckpt"
+    tested = main(cnn_args("test", mnist_dir, tmp_path, *extra, "--ckpt_path", str(best)))
     assert tested.trainer.callback_metrics["test/acc"] >= 0.5
 
 
@@ -57,12 +78,20 @@ def test_devices_auto_picks_the_gpu(tmp_path, mnist_dir):
 def test_dqn_acts_and_evaluates_on_the_gpu(tmp_path):
     extra = [*CUDA, "--trainer.max_epochs", "1", "--model.init_args.steps_per_epoch", "20"]
     extra += ["--model.init_args.learning_starts", "50", "--model.init_args.val_episodes", "2"]
-    cli = main(cli_args("fit", "cartpole_dqn", tmp_path, *extra))
-    assert next(cli.model.parameters()).device.type == "cuda"
+    cli, devices = fit_with_spy(cli_args("fit", "cartpole_dqn", tmp_path, *extra)[1:])
+    assert devices == {"cuda"}
     assert "val/mean_return" in cli.trainer.callback_metrics
+    cli.model.cuda()  # fit's teardown moved it back to the CPU; acting must work on the device too
     assert cli.model.act_greedy(cli.model.make_env().reset(seed=0)[0]) in (0, 1)
 
 
-def test_taxi_works_on_the_gpu(tmp_path):
-    cli = main(cli_args("fit", "taxi_qlearning", tmp_path, *CUDA, "--trainer.max_epochs", "1"))
+def test_taxi_refuses_the_gpu_clearly(tmp_path):
+    with pytest.raises(
+        SystemExit, match=r"tabular Q-learning runs on the CPU, not cuda:0: set `--trainer.accelerator cpu`"
+    ):
+        main(cli_args("fit", "taxi_qlearning", tmp_path, *CUDA, "--trainer.max_epochs", "1"))
+
+
+def test_taxi_preset_trains_on_the_cpu_of_a_gpu_machine(tmp_path):
+    cli = main(cli_args("fit", "taxi_qlearning", tmp_path, "--trainer.max_epochs", "1"))
     assert "val/mean_return" in cli.trainer.callback_metrics

@@ -104,6 +104,14 @@ class TabularQLearning(L.LightningModule):
             raise ValueError(f"tabular Q-learning needs Discrete spaces, got {obs_space} and {action_space}")
         return int(obs_space.n), int(action_space.n)
 
+    def setup(self, stage: str) -> None:
+        # Refuse before anything runs: the numpy view of table() would fail at the first step otherwise.
+        if self.trainer.strategy.root_device.type != "cpu":
+            raise ValueError(
+                f"tabular Q-learning runs on the CPU, not {self.trainer.strategy.root_device}: "
+                "set `--trainer.accelerator cpu` (configs/taxi_qlearning.yaml does)"
+            )
+
     # ---- the agent interface that rl.play (and any evaluation) uses -------------------------------------------
 
     def make_env(self, render_mode: str | None = None) -> gym.Env:
