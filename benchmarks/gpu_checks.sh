@@ -1,0 +1,57 @@
+#!/bin/bash
+# Every GPU test and measurement that BENCHMARKS.md's "GPU" section records, most important first, for a
+# short GPU lease: each step gets a time cap, the whole a deadline, and each step's output goes to a log in
+# OUT_DIR as it comes, so a lease that runs out keeps what was measured.
+#
+#   bash benchmarks/gpu_checks.sh DATA_DIR OUT_DIR [SECONDS]      # SECONDS: the deadline (default 540)
+#   PYTHON=.venv/bin/python bash benchmarks/gpu_checks.sh ...     # another interpreter (default python3)
+#
+# OUT_DIR/summary.txt lists each step's exit code, seconds and start; the other logs hold the tables.
+set -u
+if [ $# -lt 2 ]; then
+  echo "usage: bash benchmarks/gpu_checks.sh DATA_DIR OUT_DIR [SECONDS]" >&2
+  exit 2
+fi
+DATA=$(realpath "$1")
+OUT=$(realpath -m "$2")
+PY=${PYTHON:-python3}
+cd "$(dirname "$0")/.." || exit 1
+mkdir -p "$OUT" || exit 1
+export PYTHONUNBUFFERED=1
+START=$(date +%s)
+DEADLINE=$((START + ${3:-540}))
+
+step() { # step LOG CAP_SECONDS command...
+  local log=$1 cap=$2 left
+  shift 2
+  left=$((DEADLINE - $(date +%s)))
+  if [ "$left" -lt 20 ]; then
+    echo "skipped (deadline): $*" >>"$OUT/summary.txt"
+    return
+  fi
+  [ "$cap" -gt "$left" ] && cap=$left
+  local t0
+  t0=$(date +%s)
+  echo "=== $* (cap ${cap}s)" >>"$OUT/$log"
+  timeout -k 5 "$cap" "$@" >>"$OUT/$log" 2>&1
+  echo "rc=$? $(($(date +%s) - t0))s at t+$((t0 - START))s: $*" >>"$OUT/summary.txt"
+}
+
+nvidia-smi -L >>"$OUT/summary.txt" 2>&1
+step tests.log 120 "$PY" -m pytest tests/test_gpu.py -q -rs -p no:cacheprovider
+step gpu.log 120 "$PY" -m benchmarks.gpu --data-dir "$DATA" --sections ratio --reps 3
+for seed in 0 1 2 3 4; do
+  step presets.log 40 "$PY" -m benchmarks.mnist_presets mnist_speedrun --data-dir "$DATA" --runs-dir "$OUT/runs" -- --seed_everything $seed
+done
+for model in CNN ANN LSTM; do
+  step gpu.log 150 "$PY" -m benchmarks.gpu --data-dir "$DATA" --sections switches --models $model
+done
+step gpu.log 60 "$PY" -m benchmarks.gpu --data-dir "$DATA" --sections dqn --dqn-epochs 2
+step pong.log 60 "$PY" -m benchmarks.pong_throughput --steps 500 --updates 50 --device cuda
+for seed in 0 1 2 3 4; do
+  step presets.log 60 "$PY" -m benchmarks.mnist_presets mnist_cnn --data-dir "$DATA" --runs-dir "$OUT/runs" -- --seed_everything $seed
+done
+for seed in 0 1 2; do
+  step presets.log 90 "$PY" -m benchmarks.mnist_presets mnist_cnn_best --data-dir "$DATA" --runs-dir "$OUT/runs" -- --seed_everything $seed
+done
+cat "$OUT/summary.txt"
