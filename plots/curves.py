@@ -109,13 +109,15 @@ def classifier_figure(scalars: dict[str, Series], title: str) -> Figure:
 
 def agent_figure(scalars: dict[str, Series], title: str) -> Figure:
     """Returns, loss and epsilon / learning rate against environment steps (training steps if not logged)."""
-    env_steps = scalars.get("train/env_steps")  # (optimizer step, env steps): maps any logged step to env steps
+    env_steps = scalars.get("train/env_steps")  # (logged step, env steps), once per epoch
+    # The agents log against environment steps; logs from before they did use optimizer steps, mapped here.
+    already = env_steps is None or np.array_equal(*env_steps)
 
     def by_env_steps(tag: str) -> Series:
         if tag not in scalars:
             return np.array([]), np.array([])
         x, y = scalars[tag]
-        return (np.interp(x, *env_steps) if env_steps is not None else x), y
+        return (x if already or env_steps is None else np.interp(x, *env_steps)), y
 
     figure = Figure(figsize=(11, 3.4), dpi=90, layout="constrained")
     figure.suptitle(title)

@@ -49,13 +49,13 @@ def test_env_loop_marks_reaching_the_goal_as_terminated():
     goal = torch.arange(20) % 4 == 3
     assert torch.equal(stored.terminated, goal) and torch.equal(stored.rewards, goal.float())
     assert (stored.next_observations[goal].argmax(dim=1) == 4).all()  # the goal cell, not the next start
-    assert (loop.episodes, loop.finished) == (5, [(1.0, 4)] * 5)
+    assert (loop.episodes, loop.finished) == (5, [(1.0, 4, end) for end in (4, 8, 12, 16, 20)])
 
 
 def test_env_loop_does_not_mark_a_time_limit_as_terminated():
     loop, stored = run_fixed_policy(action=0)  # left: stuck at the wall, truncated every 8 steps
     assert not stored.terminated.any()
-    assert (loop.episodes, loop.finished, loop.episode_lengths.tolist()) == (2, [(0.0, 8)] * 2, [4])
+    assert (loop.episodes, loop.finished, loop.episode_lengths.tolist()) == (2, [(0.0, 8, 8), (0.0, 8, 16)], [4])
 
 
 def cells(observations: torch.Tensor) -> list[int]:
@@ -283,3 +283,24 @@ def test_curves_use_environment_steps_on_the_x_axis(tmp_path):
     assert any(row["train/episode_length"] for row in rows) and any(row["val/mean_return"] for row in rows)
     val_steps = [int(row["step"]) for row in rows if row["val/mean_return"]]
     assert val_steps == [50 + 2 * 100, 50 + 2 * 200]  # after each epoch of 100 updates
+
+
+def test_each_finished_episode_is_logged_once_at_the_step_it_ended(tmp_path):
+    """Episodes of 4-8 steps outlast a log interval (one update = 4 steps, logged every update). Through
+    ``self.log``, Lightning would write the last return again at every log step without a new episode."""
+    from lightning.pytorch.loggers import CSVLogger
+
+    L.seed_everything(0)
+    agent = DQN(**{**CORRIDOR_AGENT, "train_freq": 4, "steps_per_epoch": 40})
+    trainer = quiet_trainer(max_epochs=1, logger=CSVLogger(tmp_path), log_every_n_steps=1)
+    trainer.fit(agent)
+    rows = list(csv.DictReader((Path(trainer.log_dir) / "metrics.csv").read_text().splitlines()))
+    episodes = [
+        (int(row["step"]), int(float(row["train/episode_length"]))) for row in rows if row["train/episode_length"]
+    ]
+    loop = agent.env_loop
+    assert len(episodes) == loop.episodes - len(loop.finished) > 10  # the newest ones wait for the next log
+    ends = [0, *(step for step, _ in episodes)]
+    # one environment: each episode starts where the one before ended, so the steps between ends are its length
+    assert [length for _, length in episodes] == np.diff(ends).tolist()
+    assert {float(row["train/episode_return"]) for row in rows if row["train/episode_return"]} <= {0.0, 1.0}

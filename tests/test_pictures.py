@@ -1,5 +1,6 @@
 """Pictures: test-set confusion matrix and mistakes, TensorBoard extras, and the learning-curves command."""
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -86,3 +87,22 @@ def test_taxi_curves_are_drawn_against_environment_steps(tmp_path):
     # one point per training step (10 of them), placed at the environment steps played by then
     assert len(training.get_xdata()) == 10 and training.get_xdata()[-1] == agent.env_steps > 10 * 10
     assert len(validation.get_xdata()) == 2
+
+
+def test_dqn_episodes_are_drawn_where_they_ended(tmp_path):
+    """DQN logs its counters once per epoch: the episodes of the first epoch must not be moved to its end."""
+    import lightning as L
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    from plots.curves import agent_figure
+    from rl.dqn import DQN
+    from tests.corridor_env import CORRIDOR_AGENT
+    from tests.helpers import quiet_trainer
+
+    L.seed_everything(0)
+    agent = DQN(**{**CORRIDOR_AGENT, "steps_per_epoch": 40})
+    quiet_trainer(max_epochs=2, logger=TensorBoardLogger(tmp_path, name="dqn"), log_every_n_steps=5).fit(agent)
+    returns_axes = agent_figure(read_scalars(log_folders(tmp_path)[0]), "dqn").axes[0]
+    training, validation = (line for line in returns_axes.get_lines() if not line.get_label().startswith("_"))
+    ends = training.get_xdata()
+    assert (np.diff(ends) > 0).all() and ends[0] <= 8 < validation.get_xdata()[0]  # the first one within 8 steps

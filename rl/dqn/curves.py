@@ -7,15 +7,28 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from rl.distributed import rank_and_world
 from rl.evaluation import log_env_steps
 
 if TYPE_CHECKING:
     from rl.dqn.agent import DQN
+    from rl.dqn.env_loop import Episode
+
+
+def log_episodes(agent: DQN, episodes: list[Episode]) -> None:
+    """One point per finished episode (``train/episode_return``, ``train/episode_length``) at the environment
+    step it ended, written to the loggers directly: a value passed to ``self.log`` on one step is written again
+    at every later log step of the epoch, so one long episode (a Pong game) would look like many."""
+    world = rank_and_world()[1]  # the x-axis counts the steps of all processes, as log_env_steps does
+    for logger in agent.loggers:
+        for episode in episodes:
+            metrics = {"train/episode_return": episode.ret, "train/episode_length": float(episode.length)}
+            logger.log_metrics(metrics, step=episode.end_step * world)
 
 
 class TrainingCurves:
-    """The training curves: loss, ``max_q`` and finished episodes every ``trainer.log_every_n_steps`` updates;
-    counters, epsilon and throughput once per epoch."""
+    """The training curves: loss and ``max_q`` every ``trainer.log_every_n_steps`` updates, with one point per
+    episode finished since then; counters, epsilon and throughput once per epoch."""
 
     def __init__(self) -> None:
         self.loss_sum: torch.Tensor | None = None  # losses since the last log
@@ -38,9 +51,10 @@ class TrainingCurves:
         agent.log("train/max_q", q_values.max(dim=1).values.mean(), batch_size=batch_size)
         finished = agent.env_loop.finished
         if finished:  # the episodes that ended since the last log
-            returns, lengths = zip(*finished, strict=True)
-            agent.log("train/episode_return", sum(returns) / len(returns), prog_bar=True, batch_size=batch_size)
-            agent.log("train/episode_length", sum(lengths) / len(lengths), batch_size=batch_size)
+            log_episodes(agent, finished)
+            # the progress bar shows the newest returns; logger=False: the points above are the curve
+            returns = [episode.ret for episode in finished]
+            agent.log("train/episode_return", sum(returns) / len(returns), prog_bar=True, logger=False)
             finished.clear()
         log_env_steps(agent)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -16,6 +16,14 @@ from rl.dqn.nstep import NStepAccumulator
 from rl.dqn.replay import ReplayBuffer
 from rl.evaluation import greedy_actions
 from rl.wrappers import discrete_actions
+
+
+class Episode(NamedTuple):
+    """A finished training episode: its return, its length and the loop's ``env_steps`` when it ended."""
+
+    ret: float
+    length: int
+    end_step: int
 
 
 class EnvLoop:
@@ -48,7 +56,7 @@ class EnvLoop:
         self.episode_lengths = np.zeros(num_envs, dtype=np.int64)
         self.env_steps = 0  # summed over the copies
         self.episodes = 0
-        self.finished: list[tuple[float, int]] = []  # (return, length) of episodes ended since last drained
+        self.finished: list[Episode] = []  # episodes ended since the curves last logged them
 
     def reset(self, seed: int) -> None:
         """Seeds exploration and the environments (copy i with ``seed + i``), and starts their first episodes."""
@@ -83,7 +91,8 @@ class EnvLoop:
             self.episode_returns[i] += reward
             self.episode_lengths[i] += 1
             if ended:
-                self.finished.append((float(self.episode_returns[i]), int(self.episode_lengths[i])))
+                ended_at = self.env_steps + self.num_envs  # this vector step included
+                self.finished.append(Episode(float(self.episode_returns[i]), int(self.episode_lengths[i]), ended_at))
                 self.episodes += 1
                 self.episode_returns[i], self.episode_lengths[i] = 0.0, 0
         self.env_steps += self.num_envs
@@ -101,7 +110,7 @@ class EnvLoop:
             "n_step": [accumulator.state_dict() for accumulator in self.accumulators],
             "rng": generator_state(self.rng),
             "envs": [env_state(env) for env in self.envs.envs],
-            "finished": list(self.finished),  # not yet logged
+            "finished": [tuple(episode) for episode in self.finished],  # not yet logged; plain tuples load safely
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -119,4 +128,8 @@ class EnvLoop:
         self.rng = generator_from_state(state["rng"])
         for env, saved in zip(self.envs.envs, state["envs"], strict=True):
             load_env_state(env, saved)
-        self.finished = [(float(ret), int(length)) for ret, length in state.get("finished", [])]
+        # checkpoints written before episodes had an end step: they ended at the latest step
+        self.finished = [
+            Episode(float(ret), int(length), int(end[0]) if end else self.env_steps)
+            for ret, length, *end in state.get("finished", [])
+        ]
