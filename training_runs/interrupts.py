@@ -82,7 +82,8 @@ class MidEpochCheckpoint(L.Callback):
         last_batch = bool(trainer.fit_loop.epoch_loop.batch_progress.is_last_batch)
         if stop is None and (last_batch or not self._due(trainer)):
             return
-        trainer.save_checkpoint(self.path)
+        # a full checkpoint (optimizer, loops, callbacks); said explicitly, else Lightning logs that it chose one
+        trainer.save_checkpoint(self.path, weights_only=False)
         self._batches, self._last_time = 0, time.monotonic()
         if stop is not None:
             raise TrainingInterrupted(stop, self.path)
