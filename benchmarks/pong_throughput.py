@@ -1,4 +1,5 @@
-"""Pong DQN throughput on this machine: ``python -m benchmarks.pong_throughput [--steps N] [--updates N]``.
+"""Pong DQN throughput on this machine: ``python -m benchmarks.pong_throughput [--steps N] [--updates N]``
+(``--threads N``, ``--batch-size B`` and ``--device cuda`` change the updates).
 
 Builds the agent of ``configs/pong_dqn.yaml`` as the CLI does, then measures separately:
 - env frames/s: agent steps of the training environment (AtariPreprocessing, 4 emulator frames each, frame
@@ -23,8 +24,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=1000, help="agent steps to time")
     parser.add_argument("--updates", type=int, default=30, help="gradient updates to time")
     parser.add_argument("--device", default="cpu", help="where the updates run (cpu, cuda)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads of the updates (default: the preset's)"
+    )
+    parser.add_argument("--batch-size", type=int, default=None, help="transitions per update (default: the preset's)")
     args = parser.parse_args(argv)
-    cli = cli_main(["--config", "configs/pong_dqn.yaml", "--model.buffer_size", "20000"], run=False)
+    options = ["--model.buffer_size", "20000"]
+    if args.batch_size is not None:
+        options += ["--model.batch_size", str(args.batch_size)]
+    cli = cli_main(["--config", "configs/pong_dqn.yaml", *options], run=False)
     agent: Any = cli.model
     loop = agent.env_loop
     loop.reset(seed=0)
@@ -39,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     agent.to(device)
     agent.curves.after_update = lambda agent, loss, q: None  # no Trainer here to log to
     optimizer = agent.configure_optimizers()
-    torch.set_num_threads(agent.hparams.num_threads or torch.get_num_threads())
+    torch.set_num_threads(args.threads or agent.hparams.num_threads or torch.get_num_threads())
 
     def update() -> None:
         batch = type(agent.buffer.sample(1))(*(t.to(device) for t in agent.buffer.sample(agent.hparams.batch_size)))
@@ -60,8 +68,10 @@ def main(argv: list[str] | None = None) -> None:
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     threads = torch.get_num_threads()
+    batch = agent.hparams.batch_size
     print(
-        f"updates ({device}, {threads} torch thread(s)): {args.updates} in {seconds:.1f} s: {args.updates / seconds:.2f}/s"
+        f"updates ({device}, {threads} torch thread(s), batch {batch}): {args.updates} in {seconds:.1f} s: "
+        f"{args.updates / seconds:.2f}/s ({args.updates * batch / seconds:.0f} samples/s)"
     )
 
 

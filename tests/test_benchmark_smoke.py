@@ -36,3 +36,14 @@ def test_op_count_sees_the_same_network_step_in_both_loops(mnist_dir):
     assert lightning["addmm"] == hand["addmm"] == 4
     assert lightning["mm"] == hand["mm"] > 0
     assert sum(hand.values()) > 50 and sum(lightning.values()) > 50
+
+
+@pytest.mark.slow
+def test_pong_throughput_times_the_environment_and_the_updates(capsys):
+    pytest.importorskip("ale_py", reason="ale-py (Atari emulator and ROMs) is not installed")
+    from benchmarks import pong_throughput
+
+    pong_throughput.main(["--steps", "40", "--updates", "2", "--threads", "1", "--batch-size", "8"])
+    out = capsys.readouterr().out
+    assert "env: 40 agent steps = 160 frames in" in out
+    assert "updates (cpu, 1 torch thread(s), batch 8): 2 in" in out and "samples/s)" in out
