@@ -111,13 +111,13 @@ def agent_figure(scalars: dict[str, Series], title: str) -> Figure:
     """Returns, loss and epsilon / learning rate against environment steps (training steps if not logged)."""
     env_steps = scalars.get("train/env_steps")  # (logged step, env steps), once per epoch
     # The agents log against environment steps; logs from before they did use optimizer steps, mapped here.
-    already = env_steps is None or np.array_equal(*env_steps)
+    mapping = None if env_steps is None or np.array_equal(*env_steps) else env_steps
 
     def by_env_steps(tag: str) -> Series:
         if tag not in scalars:
             return np.array([]), np.array([])
         x, y = scalars[tag]
-        return (x if already or env_steps is None else np.interp(x, *env_steps)), y
+        return (x if mapping is None else np.interp(x, *mapping)), y
 
     figure = Figure(figsize=(11, 3.4), dpi=90, layout="constrained")
     figure.suptitle(title)
