@@ -1,6 +1,10 @@
-"""Presets by name from any folder, one model's --help, and a quiet console."""
+"""Presets by name from any folder (and from a built wheel), one model's --help, and a quiet console."""
 
 import logging
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +22,31 @@ def test_presets_are_found_by_name_from_any_folder(tmp_path, monkeypatch):
     assert type(cli.model) is CNN and cli.datamodule.hparams.dataset == "fashion_mnist"
     with pytest.raises(SystemExit, match=r"--config nope: no such file and no preset .*mnist_cnn"):
         main(["--config", "nope"], run=False)
+
+
+@pytest.mark.slow
+def test_a_built_wheel_ships_every_preset_beside_cli_py(tmp_path):
+    """A non-editable install has no checkout to read configs/ from: the presets must travel in the wheel."""
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(root),
+        ],
+        check=True,
+    )
+    (wheel,) = tmp_path.glob("lightning_classics-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "cli.py" in names  # cli.PRESETS_DIR is configs/ beside it
+    assert {f"configs/{p.name}" for p in (root / "configs").glob("*.yaml")} <= names
 
 
 def test_help_for_one_model_lists_its_options(capsys):
