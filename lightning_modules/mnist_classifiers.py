@@ -70,6 +70,7 @@ class CNN(ImageClassifier):
         hidden_sizes: tuple[int, ...] = (256, 128),
         dropout: float = 0.3,
         channels_last: bool = True,
+        block_depths: tuple[int, ...] | None = None,
         **kwargs,
     ) -> None:
         """
@@ -79,9 +80,10 @@ class CNN(ImageClassifier):
             dropout: Dropout after each hidden linear layer.
             channels_last: Keep weights and images in channels-last (NHWC) memory order: 1.2-1.4x faster
                 training on the CPU (its max-pooling and convolutions), what tensor-core GPUs prefer (BENCHMARKS.md).
+            block_depths: Convolutions in each block, one count per entry of ``channels``; ``null``: one each.
         """
         super().__init__(**kwargs)
-        self.net = ConvNet(self.image_shape, channels, hidden_sizes, self.hparams.num_classes, dropout)
+        self.net = ConvNet(self.image_shape, channels, hidden_sizes, self.hparams.num_classes, dropout, block_depths)
         if channels_last:
             self.net.to(memory_format=torch.channels_last)
 

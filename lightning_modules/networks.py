@@ -42,7 +42,7 @@ class MLP(nn.Sequential):
 
 
 class ConvNet(nn.Module):
-    """Convolution blocks (conv 3x3, batch norm, ReLU, 2x2 max-pool) followed by an MLP head."""
+    """Convolution blocks ([conv 3x3, batch norm, ReLU] x depth, then 2x2 max-pool) followed by an MLP head."""
 
     def __init__(
         self,
@@ -51,18 +51,28 @@ class ConvNet(nn.Module):
         hidden_sizes: Sequence[int],
         num_classes: int,
         dropout: float = 0.0,
+        block_depths: Sequence[int] | None = None,
     ) -> None:
+        """``block_depths``: convolutions in each block (one each when ``None``), as long as ``channels``."""
         super().__init__()
+        depths = [1] * len(channels) if block_depths is None else list(block_depths)
+        if len(depths) != len(channels) or min(depths, default=1) < 1:
+            raise ValueError(
+                f"block_depths must give a count >= 1 for each of the {len(channels)} blocks in channels "
+                f"{tuple(channels)}, got {tuple(depths)}"
+            )
         in_channels, height, width = image_shape
         blocks: list[nn.Module] = []
-        for out_channels in channels:
-            blocks += [
-                nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False),
-                nn.BatchNorm2d(out_channels),
-                nn.ReLU(inplace=True),
-                nn.MaxPool2d(2),
-            ]
-            in_channels, height, width = out_channels, height // 2, width // 2
+        for out_channels, depth in zip(channels, depths, strict=True):
+            for _ in range(depth):
+                blocks += [
+                    nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False),
+                    nn.BatchNorm2d(out_channels),
+                    nn.ReLU(inplace=True),
+                ]
+                in_channels = out_channels
+            blocks.append(nn.MaxPool2d(2))
+            height, width = height // 2, width // 2
         self.features = nn.Sequential(*blocks)
         self.head = MLP(in_channels * height * width, hidden_sizes, num_classes, dropout)
 

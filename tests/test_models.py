@@ -29,6 +29,22 @@ def test_architectures_match_their_descriptions():
     assert isinstance(lstm.classifier, torch.nn.Linear)
 
 
+def test_cnn_blocks_can_hold_several_convolutions_before_each_pooling():
+    net = CNN(block_depths=(1, 2, 2)).net
+    convs = [m for m in net.features if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels) for c in convs] == [(1, 32), (32, 64), (64, 64), (64, 128), (128, 128)]
+    assert sum(isinstance(m, torch.nn.MaxPool2d) for m in net.features) == 3  # still 28 -> 14 -> 7 -> 3
+    assert net(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+    # One convolution per block is the default, and its parameter names stay those of older checkpoints.
+    assert CNN(block_depths=(1, 1, 1)).state_dict().keys() == CNN().state_dict().keys()
+
+
+@pytest.mark.parametrize("depths", [(1, 2), (1, 0, 1)])
+def test_cnn_refuses_block_depths_that_do_not_fit_its_channels(depths):
+    with pytest.raises(ValueError, match=r"block_depths must give a count >= 1 for each of the 3 blocks"):
+        CNN(block_depths=depths)
+
+
 def test_lstm_reads_rows_in_order():
     """Changing only the last row must change the output: the classifier sees the final step."""
     model = LSTM(hidden_size=8, num_layers=1, dropout=0.0).eval()
