@@ -7,11 +7,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from callbacks import EnvStepsProgressBar
 from cli import main
 from lightning_modules import CNN, LSTM
-from tests.helpers import preset
+from tests.helpers import ROOT, preset
+
+# Overlays hold only what differs from a base preset; each is checked on top of its base.
+OVERLAY_BASES = {"fashion_mnist": "mnist_cnn", "mnist_speedrun_995": "mnist_speedrun"}
 
 
 def test_presets_are_found_by_name_from_any_folder(tmp_path, monkeypatch):
@@ -22,6 +26,19 @@ def test_presets_are_found_by_name_from_any_folder(tmp_path, monkeypatch):
     assert type(cli.model) is CNN and cli.datamodule.hparams.dataset == "fashion_mnist"
     with pytest.raises(SystemExit, match=r"--config nope: no such file and no preset .*mnist_cnn"):
         main(["--config", "nope"], run=False)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (ROOT / "configs").glob("*.yaml")))
+def test_every_preset_builds_its_model_with_the_values_it_sets(name, tmp_path):
+    values = yaml.safe_load(Path(preset(name)).read_text())
+    is_overlay = "class_path" not in values.get("model", {})
+    assert not is_overlay or name in OVERLAY_BASES, f"configs/{name}.yaml is an overlay: add its base to OVERLAY_BASES"
+    configs = [preset(OVERLAY_BASES[name])] if is_overlay else []
+    args = [f"--config={config}" for config in [*configs, preset(name)]]
+    cli = main([*args, "--runs_dir", str(tmp_path)], run=False)
+    for key, value in values.get("model", {}).get("init_args", {}).items():
+        built = cli.model.hparams[key]
+        assert (list(built) if isinstance(built, tuple) else built) == value, key
 
 
 @pytest.mark.slow
