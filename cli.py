@@ -16,7 +16,7 @@ from argparse import ArgumentError
 from pathlib import Path
 from typing import Any
 
-from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import TensorBoardLogger
@@ -27,7 +27,14 @@ import datamodules  # noqa: F401
 import inference.prediction_table as prediction_table
 import lightning_modules  # noqa: F401
 import rl  # noqa: F401
-from callbacks import BestMetricAsHpMetric, EnvStepsProgressBar, LearningRateCurve, TestPictures
+from callbacks import (
+    BestMetricAsHpMetric,
+    EnvStepsProgressBar,
+    LatestCheckpoint,
+    LearningRateCurve,
+    TestPictures,
+    hide_version_number,
+)
 from training_runs.atomic_io import AtomicCheckpointIO, atomic_torch_save, remove_stale_temp_files
 from training_runs.checkpoint_match import check_checkpoint_matches, read_checkpoint
 from training_runs.command_line import run_command
@@ -35,6 +42,7 @@ from training_runs.errors import UserError
 from training_runs.folders import NAMED_CHECKPOINTS, RunFolder, check_run_name, existing_run, new_run, run_of_checkpoint
 from training_runs.interrupts import MidEpochCheckpoint
 from training_runs.parse_errors import known_options, one_line_parse_error
+from training_runs.presets import find_presets
 from training_runs.resume import ResumeState
 
 # lightning 2.6's own CLI code calls jsonargparse APIs deprecated in jsonargparse 4.49; the
@@ -81,41 +89,12 @@ def outside_runs(ckpt_path: str | None) -> str:
     return "untrained" if ckpt_path is None else "other_checkpoints"
 
 
-class LatestCheckpoint(ModelCheckpoint):
-    """Keeps ``last.ckpt`` at the end of the latest epoch, whether or not that epoch was the best.
-
-    (``ModelCheckpoint(save_last=True)`` only rewrites ``last.ckpt`` when a top-k checkpoint was
-    saved in the same epoch, so ``--ckpt_path last`` could resume from an older epoch.)
-    """
-
-    def __init__(self, dirpath: str | None = None) -> None:
-        super().__init__(
-            dirpath=dirpath,
-            filename=self.CHECKPOINT_NAME_LAST,
-            monitor=None,
-            save_top_k=1,
-            enable_version_counter=False,  # replace last.ckpt, also when a mid-epoch write made it
-        )
-
-
 class FitConfigSaver(SaveConfigCallback):
     """Saves the config of the command that trained the run; evaluation commands leave the run's config alone."""
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         if stage == "fit":
             super().setup(trainer, pl_module, stage)
-
-
-def hide_version_number(bar: ProgressBar) -> None:
-    """The progress bar shows ``v_num``, the number of the log folder, which says nothing about training: drop it."""
-    get_metrics = bar.get_metrics
-
-    def metrics_without_version(trainer: Trainer, pl_module: LightningModule) -> dict[str, Any]:
-        metrics = get_metrics(trainer, pl_module)
-        metrics.pop("v_num", None)
-        return metrics
-
-    bar.get_metrics = metrics_without_version  # type: ignore[method-assign]
 
 
 class CLI(LightningCLI):
@@ -326,31 +305,6 @@ class CLI(LightningCLI):
             f"Predicted {len(rows)} rows with {weights}:\n{prediction_table.format_table(rows)}\n"
             f"Saved to {csv_path} and {out}"
         )
-
-
-PRESETS_DIR = Path(__file__).resolve().parent / "configs"
-
-
-def find_presets(args: list[str]) -> list[str]:
-    """``--config mnist_cnn`` (a bare name, not a file here) means ``configs/mnist_cnn.yaml`` of this project,
-    so the command works from any folder."""
-    resolved = list(args)
-    for i, arg in enumerate(resolved):
-        flag, _, inline = arg.partition("=")
-        if flag != "--config" or (not inline and i + 1 == len(resolved)):
-            continue
-        value = inline or resolved[i + 1]
-        if Path(value).exists() or "/" in value or value.endswith((".yaml", ".yml", "}")):
-            continue  # a file, a path to one, or inline YAML: jsonargparse's own business
-        preset = PRESETS_DIR / f"{value}.yaml"
-        if not preset.is_file():
-            names = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")))
-            sys.exit(f"error: --config {value}: no such file and no preset of that name (presets: {names})")
-        if inline:
-            resolved[i] = f"--config={preset}"
-        else:
-            resolved[i + 1] = str(preset)
-    return resolved
 
 
 def main(args: list[str] | None = None, run: bool = True) -> CLI:

@@ -1,8 +1,16 @@
-"""Lightning callbacks the CLI adds to every run: pictures after `test`, the learning-rate curve, hp_metric, and
-the progress bar (environment steps for agents)."""
+"""Lightning callbacks the CLI adds to every run: pictures after `test`, the learning-rate curve, hp_metric,
+``last.ckpt`` every epoch, and the progress bar (environment steps for agents)."""
 
-from callbacks.progress_bar import EnvStepsProgressBar
+from callbacks.latest_checkpoint import LatestCheckpoint
+from callbacks.progress_bar import EnvStepsProgressBar, hide_version_number
 from callbacks.test_pictures import TestPictures
 from callbacks.training_curves import BestMetricAsHpMetric, LearningRateCurve
 
-__all__ = ["BestMetricAsHpMetric", "EnvStepsProgressBar", "LearningRateCurve", "TestPictures"]
+__all__ = [
+    "BestMetricAsHpMetric",
+    "EnvStepsProgressBar",
+    "LatestCheckpoint",
+    "LearningRateCurve",
+    "TestPictures",
+    "hide_version_number",
+]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import TQDMProgressBar
+from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
 
 
 def env_steps_of(module: L.LightningModule) -> int | None:
@@ -84,3 +84,15 @@ class EnvStepsProgressBar(TQDMProgressBar):
         if not bar.disable:
             bar.n = steps
             bar.refresh()
+
+
+def hide_version_number(bar: ProgressBar) -> None:
+    """The progress bar shows ``v_num``, the number of the log folder, which says nothing about training: drop it."""
+    get_metrics = bar.get_metrics
+
+    def metrics_without_version(trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
+        metrics = get_metrics(trainer, pl_module)
+        metrics.pop("v_num", None)
+        return metrics
+
+    bar.get_metrics = metrics_without_version  # type: ignore[method-assign]

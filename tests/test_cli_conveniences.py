@@ -62,7 +62,7 @@ def test_a_built_wheel_ships_every_preset_beside_cli_py(tmp_path):
     )
     (wheel,) = tmp_path.glob("lightning_classics-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert "cli.py" in names  # cli.PRESETS_DIR is configs/ beside it
+    assert "cli.py" in names  # training_runs.presets.PRESETS_DIR: configs/ beside cli.py and training_runs/
     assert {f"configs/{p.name}" for p in (root / "configs").glob("*.yaml")} <= names
 
 
