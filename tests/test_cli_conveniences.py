@@ -1,6 +1,7 @@
 """Presets by name from any folder (and from a built wheel), one model's --help, and a quiet console."""
 
 import logging
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -44,26 +45,15 @@ def test_every_preset_builds_its_model_with_the_values_it_sets(name, tmp_path):
 @pytest.mark.slow
 def test_a_built_wheel_ships_every_preset_beside_cli_py(tmp_path):
     """A non-editable install has no checkout to read configs/ from: the presets must travel in the wheel."""
-    root = Path(__file__).resolve().parents[1]
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-            str(root),
-        ],
-        check=True,
-    )
+    # Built from a copy: setuptools' in-tree build/ folder keeps files of earlier builds, which could hide a miss.
+    skip = shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__", "runs", "data", "lightning_logs")
+    source = shutil.copytree(ROOT, tmp_path / "source", ignore=skip)
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+    subprocess.run([*pip_wheel, "-w", str(tmp_path), str(source)], check=True)
     (wheel,) = tmp_path.glob("lightning_classics-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "cli.py" in names  # training_runs.presets.PRESETS_DIR: configs/ beside cli.py and training_runs/
-    assert {f"configs/{p.name}" for p in (root / "configs").glob("*.yaml")} <= names
+    assert {f"configs/{p.name}" for p in (ROOT / "configs").glob("*.yaml")} <= names
 
 
 def test_help_for_one_model_lists_its_options(capsys):
