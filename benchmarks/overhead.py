@@ -35,6 +35,7 @@ from cli import main
 from datamodules import MNISTDataModule
 from datamodules.augment import random_affine
 from lightning_modules.classifier import Classifier
+from training_runs.fused_optimizers import build_optimizer
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = {"ANN": "mnist_ann", "CNN": "mnist_cnn", "LSTM": "mnist_lstm"}
@@ -50,7 +51,10 @@ class HandLoop:
         self.net, hp = model.net.to(device).train(), model.hparams
         self.label_smoothing = hp.label_smoothing
         self.clip = cli.trainer.gradient_clip_val
-        self.optimizer = torch.optim.AdamW(self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        # The shipped path's optimizer: AdamW with its fused step (training_runs/fused_optimizers.py).
+        self.optimizer = build_optimizer(
+            torch.optim.AdamW, self.net.parameters(), True, lr=hp.lr, weight_decay=hp.weight_decay
+        )
         self.images, self.labels = (t.to(device) for t in datamodule.sets["train"].tensors)
         self.mean, self.std, self.augment = datamodule.pixel_mean, datamodule.pixel_std, datamodule.hparams.augment
         self.batch_size = datamodule.hparams.batch_size

@@ -16,6 +16,7 @@ from torch.optim.lr_scheduler import LambdaLR
 from torchmetrics.classification import MulticlassAccuracy
 
 from lightning_modules.schedules import lr_multiplier
+from training_runs.fused_optimizers import build_optimizer, may_fuse
 
 EVAL_STAGES = ("val", "test")
 
@@ -175,7 +176,10 @@ class Classifier(L.LightningModule):
             "adam": torch.optim.Adam,
             "sgd": partial(torch.optim.SGD, momentum=0.9, nesterov=True),
         }
-        optimizer = optimizers[hp.optimizer](self.parameters(), lr=self.scaled_lr(), weight_decay=hp.weight_decay)
+        fuse = may_fuse(self.trainer, self.trainer.gradient_clip_val)
+        optimizer = build_optimizer(
+            optimizers[hp.optimizer], self.parameters(), fuse, lr=self.scaled_lr(), weight_decay=hp.weight_decay
+        )
         if hp.scheduler == "none":
             return optimizer
         total_steps = int(self.trainer.estimated_stepping_batches)

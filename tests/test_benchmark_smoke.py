@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from benchmarks import gpu, op_count
+from benchmarks import fused_step, gpu, op_count
 
 
 @pytest.mark.slow
@@ -47,3 +47,10 @@ def test_pong_throughput_times_the_environment_and_the_updates(capsys):
     out = capsys.readouterr().out
     assert "env: 40 agent steps = 160 frames in" in out
     assert "updates (cpu, 1 torch thread(s), batch 8): 2 in" in out and "samples/s)" in out
+
+
+def test_fused_step_benchmark_prints_one_row_per_network():
+    table = fused_step.main(["--models", "ANN", "CNN 16-32-64 (speedrun)", "--steps", "1", "--reps", "1"])
+    rows = table.splitlines()[2:]
+    assert [row.split(" | ")[0] for row in rows] == ["| ANN", "| CNN 16-32-64 (speedrun)"]
+    assert all(float(row.split(" | ")[1]) > 0 and row.endswith("x |") for row in rows)

@@ -30,6 +30,7 @@ from rl.pixels import build_pixel_env, is_atari
 from rl.schedules import linear_schedule
 from rl.seeds import TEST_FIRST_SEED, VAL_FIRST_SEED, training_seed
 from rl.wrappers import build_env, discrete_actions
+from training_runs.fused_optimizers import build_optimizer, may_fuse
 
 
 class DQN(L.LightningModule):
@@ -297,8 +298,9 @@ class DQN(L.LightningModule):
         self.curves.epoch_started(self)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        # fused: one kernel for the whole update; for tiny networks per-tensor overhead dominates the step.
-        return torch.optim.Adam(self.q_net.parameters(), lr=self.hparams.lr, fused=True)
+        # Fused: one kernel for the whole update; for tiny networks per-tensor overhead dominates the step.
+        fuse = may_fuse(self._trainer, self.hparams.max_grad_norm)  # _trainer: None outside a Trainer (benchmarks)
+        return build_optimizer(torch.optim.Adam, self.q_net.parameters(), fuse, lr=self.hparams.lr)
 
     # ---- evaluation ----------------------------------------------------------------------------------------
 
