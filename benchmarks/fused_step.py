@@ -34,13 +34,16 @@ MODELS: dict[str, Callable[[], Classifier]] = {
 def step_seconds(net: torch.nn.Module, optimizer: torch.optim.Optimizer, batch, steps: int) -> float:
     """Seconds per step over ``steps`` forward-backward-update steps."""
     images, labels = batch
+    cuda = images.device.type == "cuda"
+    if cuda:
+        torch.cuda.synchronize()  # the other contender's queued work is not ours
     start = time.perf_counter()
     for _ in range(steps):
         loss = F.cross_entropy(net(images), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-    if images.device.type == "cuda":
+    if cuda:
         torch.cuda.synchronize()
     return (time.perf_counter() - start) / steps
 

@@ -40,6 +40,7 @@ step() { # step LOG CAP_SECONDS command...
 nvidia-smi -L >>"$OUT/summary.txt" 2>&1
 step tests.log 120 "$PY" -m pytest tests/test_gpu.py -q -rs -p no:cacheprovider
 step gpu.log 120 "$PY" -m benchmarks.gpu --data-dir "$DATA" --sections ratio --reps 3
+step fused.log 60 "$PY" -m benchmarks.fused_step --device cuda
 for seed in 0 1 2 3 4; do
   step presets.log 40 "$PY" -m benchmarks.mnist_presets mnist_speedrun --data-dir "$DATA" --runs-dir "$OUT/runs" -- --seed_everything $seed
 done
