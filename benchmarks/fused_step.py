@@ -52,12 +52,12 @@ def measure(name: str, device: torch.device, steps: int, reps: int) -> tuple[flo
     """Median seconds per step (default AdamW, fused AdamW)."""
     torch.manual_seed(0)
     batch = torch.randn(128, 1, 28, 28, device=device), torch.randint(0, 10, (128,), device=device)
-    contenders = []
-    for fused in (False, True):
+    contenders: list[tuple[torch.nn.Module, torch.optim.Optimizer, list[float]]] = []
+    for fuse in (False, True):
         net = MODELS[name]().net.to(device).train()
-        optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-4, fused=fused or None)
-        step_seconds(net, optimizer, batch, 3)  # warm-up: allocations, optimizer state
-        contenders.append((net, optimizer, []))
+        adamw = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-4, fused=fuse or None)
+        step_seconds(net, adamw, batch, 3)  # warm-up: allocations, optimizer state
+        contenders.append((net, adamw, []))
     for _ in range(reps):
         for net, optimizer, seconds in contenders:
             seconds.append(step_seconds(net, optimizer, batch, steps))
