@@ -53,6 +53,6 @@ for seed in 0 1 2 3 4; do
   step presets.log 60 "$PY" -m benchmarks.mnist_presets mnist_cnn --data-dir "$DATA" --runs-dir "$OUT/runs" -- --seed_everything $seed
 done
 for seed in 0 1 2; do
-  step presets.log 90 "$PY" -m benchmarks.mnist_presets mnist_cnn_best --data-dir "$DATA" --runs-dir "$OUT/runs" -- --seed_everything $seed
+  step presets.log 150 "$PY" -m benchmarks.mnist_presets mnist_cnn_best --data-dir "$DATA" --runs-dir "$OUT/runs" -- --seed_everything $seed
 done
 cat "$OUT/summary.txt"
