@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from lightning_modules import ANN, CNN, LSTM
 from lightning_modules.classifier import Classifier
+from training_runs.fused_optimizers import build_optimizer
 
 MODELS: dict[str, Callable[[], Classifier]] = {
     "ANN": ANN,
@@ -55,7 +56,7 @@ def measure(name: str, device: torch.device, steps: int, reps: int) -> tuple[flo
     contenders: list[tuple[torch.nn.Module, torch.optim.Optimizer, list[float]]] = []
     for fuse in (False, True):
         net = MODELS[name]().net.to(device).train()
-        adamw = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-4, fused=fuse or None)
+        adamw = build_optimizer(torch.optim.AdamW, net.parameters(), fuse, lr=1e-3, weight_decay=1e-4)
         step_seconds(net, adamw, batch, 3)  # warm-up: allocations, optimizer state
         contenders.append((net, adamw, []))
     for _ in range(reps):

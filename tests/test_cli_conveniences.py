@@ -14,6 +14,7 @@ from callbacks import EnvStepsProgressBar
 from cli import main
 from lightning_modules import CNN, LSTM
 from tests.helpers import ROOT, preset
+from training_runs.presets import PRESETS_DIR
 
 # Overlays hold only what differs from a base preset; each is checked on top of its base.
 OVERLAY_BASES = {"fashion_mnist": "mnist_cnn", "mnist_speedrun_995": "mnist_speedrun"}
@@ -29,7 +30,7 @@ def test_presets_are_found_by_name_from_any_folder(tmp_path, monkeypatch):
         main(["--config", "nope"], run=False)
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in (ROOT / "configs").glob("*.yaml")))
+@pytest.mark.parametrize("name", sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")))
 def test_every_preset_builds_its_model_with_the_values_it_sets(name, tmp_path):
     values = yaml.safe_load(Path(preset(name)).read_text())
     is_overlay = "class_path" not in values.get("model", {})
@@ -53,7 +54,7 @@ def test_a_built_wheel_ships_every_preset_beside_cli_py(tmp_path):
     (wheel,) = tmp_path.glob("lightning_classics-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "cli.py" in names  # training_runs.presets.PRESETS_DIR: configs/ beside cli.py and training_runs/
-    assert {f"configs/{p.name}" for p in (ROOT / "configs").glob("*.yaml")} <= names
+    assert {f"configs/{p.name}" for p in PRESETS_DIR.glob("*.yaml")} <= names
 
 
 def test_help_for_one_model_lists_its_options(capsys):
