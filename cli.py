@@ -41,6 +41,7 @@ from training_runs.command_line import run_command
 from training_runs.errors import UserError
 from training_runs.folders import NAMED_CHECKPOINTS, RunFolder, check_run_name, existing_run, new_run, run_of_checkpoint
 from training_runs.interrupts import MidEpochCheckpoint
+from training_runs.lean_loop import CachedCudaCheck, NoOpProfiler
 from training_runs.parse_errors import known_options, one_line_parse_error
 from training_runs.presets import find_presets
 from training_runs.resume import ResumeState
@@ -155,14 +156,17 @@ class CLI(LightningCLI):
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         """The Trainer, with a progress bar that redraws every ``--progress_bar_refresh_rate`` batches (no ``v_num``)
-        and counts environment steps for agents."""
+        and counts environment steps for agents, and with cheaper per-batch bookkeeping (training_runs/lean_loop.py)."""
         config = self.config_init[self.subcommand] if self.subcommand else self.config_init
         trainer_config = config["trainer"]
         callbacks = trainer_config.get("callbacks") or []
         has_bar = any(isinstance(c, ProgressBar) for c in callbacks)
         if trainer_config.get("enable_progress_bar") is not False and not has_bar and "callbacks" not in kwargs:
             kwargs["callbacks"] = [*callbacks, EnvStepsProgressBar(refresh_rate=config["progress_bar_refresh_rate"])]
+        if trainer_config.get("profiler") is None:  # no profiler asked for: one whose no-op costs nothing either
+            kwargs.setdefault("profiler", NoOpProfiler())
         trainer = super().instantiate_trainer(**kwargs)
+        trainer.callbacks.append(CachedCudaCheck())  # type: ignore[attr-defined]  # Trainer sets it at run time
         if trainer.progress_bar_callback is not None:
             hide_version_number(trainer.progress_bar_callback)
         return trainer

@@ -17,11 +17,12 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from lightning_modules.schedules import lr_multiplier
 from training_runs.fused_optimizers import build_optimizer, may_fuse
+from training_runs.lean_loop import CheapHookName
 
 EVAL_STAGES = ("val", "test")
 
 
-class Classifier(L.LightningModule):
+class Classifier(CheapHookName, L.LightningModule):
     """Cross-entropy classifier. Subclasses build ``self.net`` and set ``example_input_array``."""
 
     hparams: AttributeDict  # save_hyperparameters() fills an AttributeDict (Lightning declares a wider type)
@@ -111,10 +112,11 @@ class Classifier(L.LightningModule):
         """``train/loss`` is the mean over the steps since the last log, logged only on the steps where the
         logger writes (every ``trainer.log_every_n_steps``): a ``self.log`` and a metric update per step cost
         a small network a fifth of its time. ``train/acc`` is logged once per epoch."""
-        self.train_counts[0] += (logits.argmax(dim=-1) == targets).sum()
-        self.train_counts[1] += len(targets)
-        self.train_loss_sum += loss
-        self.train_loss_steps += 1
+        # In place (add_), not +=: a buffer assigned with += goes through nn.Module.__setattr__ each step.
+        self.train_counts[0].add_((logits.argmax(dim=-1) == targets).sum())
+        self.train_counts[1].add_(len(targets))
+        self.train_loss_sum.add_(loss)
+        self.train_loss_steps.add_(1)
         every = self.trainer.log_every_n_steps  # type: ignore[attr-defined]  # set by Lightning at run time
         if every and (self.global_step + 1) % every == 0:  # global_step counts the updates before this one
             self._log_training_loss()
