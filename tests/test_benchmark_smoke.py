@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from benchmarks import fused_step, gpu, op_count
+from benchmarks import fused_step, gpu, lean_loop, op_count
 
 
 @pytest.mark.slow
@@ -54,3 +54,11 @@ def test_fused_step_benchmark_prints_one_row_per_network():
     rows = table.splitlines()[2:]
     assert [row.split(" | ")[0] for row in rows] == ["| ANN", "| CNN 16-32-64 (speedrun)"]
     assert all(float(row.split(" | ")[1]) > 0 and row.endswith("x |") for row in rows)
+
+
+def test_lean_loop_benchmark_times_both_variants_of_a_run(mnist_dir):
+    argv = ["--data-dir", str(mnist_dir), "--runs", "ANN, 8-wide", "--reps", "2", "--warmup", "1", "--steps", "2"]
+    table = lean_loop.main([*argv, "--", "--data.val_size", "44", "--data.batch_size", "32"])
+    row = next(line for line in table.splitlines() if line.startswith("| ANN, 8-wide |"))
+    plain_ms, lean_ms = (float(cell) for cell in row.split("|")[2:4])
+    assert plain_ms > 0 and lean_ms > 0
