@@ -12,8 +12,8 @@ then ``--steps`` steps (Lightning: from the start of one batch to the start of t
 later, minus the hand-written steps in between: data loading, step, logging and progress bar included;
 start-up, validation and the epoch-end checkpoint excluded).
 
-Prints one markdown table: images/s of each (median over repetitions) and the ratio Lightning / hand,
-per repetition (median, min and max).
+Prints one markdown table: images/s of each (median over repetitions), the ratio Lightning / hand per
+repetition (median, min and max), and the same gap as Lightning's extra milliseconds per step.
 """
 
 from __future__ import annotations
@@ -139,17 +139,24 @@ def paired_seconds(
 
 @dataclass
 class Result:
+    batch_size: int
     lightning: list[float] = field(default_factory=list)  # images/s per repetition
     hand: list[float] = field(default_factory=list)
 
     def ratios(self) -> list[float]:
         return [lit / hand for lit, hand in zip(self.lightning, self.hand, strict=True)]
 
+    def tax_ms(self) -> list[float]:
+        """Lightning's extra milliseconds per step, per repetition."""
+        return [
+            1000 * self.batch_size * (1 / lit - 1 / hand) for lit, hand in zip(self.lightning, self.hand, strict=True)
+        ]
+
 
 def run(models: list[str], data_dir: str, reps: int, warmup: int, steps: dict[str, int], extra: list[str]) -> dict:
     torch.set_num_threads(2)
-    results = {name: Result() for name in models}
     datamodules = {name: preset_datamodule(PRESETS[name], data_dir, extra) for name in models}
+    results = {name: Result(datamodules[name].hparams.batch_size) for name in models}
     with tempfile.TemporaryDirectory() as runs_dir:
         for rep in range(reps):
             for name in models:
@@ -168,14 +175,16 @@ def run(models: list[str], data_dir: str, reps: int, warmup: int, steps: dict[st
 
 def table(results: dict[str, Result]) -> str:
     rows = [
-        "| model | hand-written img/s (median) | Lightning img/s (median) | ratio median | ratio min-max | reps |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| model | hand-written img/s (median) | Lightning img/s (median) | ratio median | ratio min-max "
+        "| Lightning's extra ms/step (median) | reps |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, r in results.items():
         ratios = r.ratios()
         rows.append(
             f"| {name} | {statistics.median(r.hand):,.0f} | {statistics.median(r.lightning):,.0f} | "
-            f"**{statistics.median(ratios):.3f}** | {min(ratios):.3f}-{max(ratios):.3f} | {len(ratios)} |"
+            f"**{statistics.median(ratios):.3f}** | {min(ratios):.3f}-{max(ratios):.3f} | "
+            f"{statistics.median(r.tax_ms()):.2f} | {len(ratios)} |"
         )
     return "\n".join(rows)
 
