@@ -57,8 +57,9 @@ def test_fused_step_benchmark_prints_one_row_per_network():
 
 
 def test_lean_loop_benchmark_times_both_variants_of_a_run(mnist_dir):
-    argv = ["--data-dir", str(mnist_dir), "--runs", "ANN, 8-wide", "--reps", "2", "--warmup", "1", "--steps", "2"]
+    argv = ["--data-dir", str(mnist_dir), "--runs", "ANN, 8-wide", "--warmup", "1", "--block", "1", "--blocks", "2"]
     table = lean_loop.main([*argv, "--", "--data.val_size", "44", "--data.batch_size", "32"])
     row = next(line for line in table.splitlines() if line.startswith("| ANN, 8-wide |"))
     plain_ms, lean_ms = (float(cell) for cell in row.split("|")[2:4])
     assert plain_ms > 0 and lean_ms > 0
+    assert row.split("|")[6].strip() == "2"  # block pairs
