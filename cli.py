@@ -16,7 +16,7 @@ from argparse import ArgumentError
 from pathlib import Path
 from typing import Any
 
-from lightning.pytorch import Trainer
+from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import TensorBoardLogger
@@ -311,8 +311,11 @@ class CLI(LightningCLI):
         )
 
 
-def main(args: list[str] | None = None, run: bool = True) -> CLI:
-    """Entry point of ``python cli.py``: returns the CLI object (tests read its trainer and model)."""
+def main(args: list[str] | None = None, run: bool = True, callbacks: list[Callback] | None = None) -> CLI:
+    """Entry point of ``python cli.py``: returns the CLI object (tests read its trainer and model).
+
+    ``callbacks``: more Trainer callbacks, for callers in Python (benchmarks time the shipped ``fit`` this way).
+    """
     if args is None:  # from the command line: LightningCLI reads sys.argv itself (and warns when given both)
         sys.argv[1:] = find_presets(sys.argv[1:])
     else:
@@ -323,7 +326,8 @@ def main(args: list[str] | None = None, run: bool = True) -> CLI:
             subclass_mode_data=True,
             seed_everything_default=0,
             auto_configure_optimizers=False,  # each module configures its own optimizer from typed arguments
-            trainer_defaults={"accelerator": "auto", "devices": "auto", "max_epochs": 10},
+            # LightningCLI adds trainer_defaults' callbacks to the configured ones.
+            trainer_defaults={"accelerator": "auto", "devices": "auto", "max_epochs": 10, "callbacks": callbacks or []},
             save_config_callback=FitConfigSaver,
             save_config_kwargs={"overwrite": True},  # a resumed run rewrites its config with the resuming command's
             parser_kwargs={"description": "Train, validate, test or predict with a model and data from configs/."},

@@ -3,14 +3,14 @@
     .venv/bin/python -m benchmarks.overhead --data-dir ../shared/datasets/mnist
     .venv/bin/python -m benchmarks.overhead --models ANN --reps 3 --steps 50   # quicker look at one model
 
-For each model (the ANN, CNN and LSTM presets as shipped: TensorBoard logging, checkpoints, progress
-bar) and each repetition, both contenders train the same network architecture, freshly initialised, on
-the same in-memory uint8 tensors (batch 128, AdamW, the preset's learning rate and gradient clipping,
-2 torch threads). They are interleaved step by step (one hand-written step after each Lightning batch),
-so a change in machine load hits both alike. Only the steady state is timed: ``--warmup`` steps first,
-then ``--steps`` steps (Lightning: from the start of one batch to the start of the batch ``--steps``
-later, minus the hand-written steps in between: data loading, step, logging and progress bar included;
-start-up, validation and the epoch-end checkpoint excluded).
+For each model (``cli.py fit`` with the ANN, CNN and LSTM presets as shipped: TensorBoard logging,
+checkpoints, resume state, progress bar) and each repetition, both contenders train the same network
+architecture, freshly initialised, on the same MNIST images held in memory as uint8 (batch 128, AdamW, the
+preset's learning rate and gradient clipping, 2 torch threads). They are interleaved step by step (one
+hand-written step after each Lightning batch), so a change in machine load hits both alike. Only the steady
+state is timed: ``--warmup`` steps first, then ``--steps`` steps (Lightning: from the start of one batch to
+the start of the batch ``--steps`` later, minus the hand-written steps in between: data loading, step,
+logging and progress bar included; start-up, validation and the epoch-end checkpoint excluded).
 
 Prints one markdown table: images/s of each (median over repetitions), the ratio Lightning / hand per
 repetition (median, min and max), and the same gap as Lightning's extra milliseconds per step.
@@ -121,18 +121,19 @@ def preset_datamodule(preset: str, data_dir: str, extra: list[str]) -> MNISTData
 def paired_seconds(
     preset: str, datamodule: MNISTDataModule, runs_dir: str, warmup: int, steps: int, extra: list[str]
 ) -> tuple[float, float]:
-    """(Lightning, hand) seconds for ``steps`` steps. Lightning is the shipped path: the CLI's model and
-    Trainer (TensorBoard logger, checkpoints, progress bar) and ``trainer.fit``."""
+    """(Lightning, hand) seconds for ``steps`` steps. Lightning is the shipped path: ``cli.py fit`` itself
+    (TensorBoard logger, checkpoints, resume state, progress bar) with the timer as one more callback; the
+    hand-written loop reads ``datamodule``'s tensors on the device that run trains on."""
     args = ["--config", str(ROOT / "configs" / f"{preset}.yaml"), "--runs_dir", runs_dir]
-    args += ["--trainer.max_epochs", "1", "--trainer.num_sanity_val_steps", "0", *extra]
-    cli = main(args, run=False)
-    timer = PairedTimer(HandLoop(preset, datamodule, extra, cli.trainer.strategy.root_device), warmup, steps)
-    cli.trainer.callbacks.append(timer)  # type: ignore[attr-defined]  # Trainer sets it at run time
+    args += ["--data.data_dir", str(datamodule.data_dir), "--trainer.max_epochs", "1"]
+    args += ["--trainer.num_sanity_val_steps", "0", *extra]
+    device = main(args, run=False).trainer.strategy.root_device  # where the fit below will train
+    timer = PairedTimer(HandLoop(preset, datamodule, extra, device), warmup, steps)
     # The previous repetition's Trainer and model are garbage by now: collect them here, or a full
     # collection of them (0.2 s, measured) lands in this repetition's timed window.
     gc.collect()
     with contextlib.redirect_stdout(io.StringIO()):  # the model summary; the progress bar still draws
-        cli.trainer.fit(cli.model, datamodule=datamodule)
+        main(["fit", *args], callbacks=[timer])
     assert timer.lightning_seconds is not None, "the epoch ended before the timed window did: lower --warmup/--steps"
     return timer.lightning_seconds, timer.hand_seconds
 

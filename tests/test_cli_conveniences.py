@@ -7,13 +7,14 @@ import sys
 import zipfile
 from pathlib import Path
 
+import lightning as L
 import pytest
 import yaml
 
 from callbacks import EnvStepsProgressBar
 from cli import main
 from lightning_modules import CNN, LSTM
-from tests.helpers import ROOT, preset
+from tests.helpers import ROOT, cli_args, preset
 from training_runs.presets import PRESETS_DIR
 
 # Overlays hold only what differs from a base preset; each is checked on top of its base.
@@ -76,3 +77,19 @@ def test_runs_print_no_lightning_noise_and_no_version_number(tmp_path, caplog):
     assert "v_num" not in metrics and "val/acc" in metrics
     # the CLI's bar counts environment steps for agents (tests/test_progress_bar.py); a classifier's counts batches
     assert isinstance(bar, EnvStepsProgressBar) and bar.train_progress_bar.n == cli.trainer.num_training_batches
+
+
+class BatchCounter(L.Callback):
+    def __init__(self) -> None:
+        self.batches = 0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        self.batches += 1
+
+
+def test_callers_in_python_add_callbacks_beside_the_configured_ones(tmp_path):
+    counter = BatchCounter()
+    cli = main(cli_args("fit", "tiny_net", tmp_path, "--trainer.max_epochs", "1"), callbacks=[counter])
+    assert counter in cli.trainer.callbacks and counter.batches == cli.trainer.global_step > 0
+    assert cli.trainer.checkpoint_callback is not None  # the CLI's own callbacks are all still there
+    assert cli.run.checkpoint("last").is_file()
