@@ -93,9 +93,9 @@ class VariantSwitcher(L.Callback):
 
 def timed_run(name: str, runs_dir: str, data_dir: str, warmup: int, block: int, blocks: int, extra: list[str]):
     if name == "DQN CartPole":  # one long epoch: no evaluation inside the timed blocks
-        args = ["--config", str(ROOT / "configs" / "cartpole_dqn.yaml"), "--model.init_args.steps_per_epoch", "100000"]
+        args = ["--config", "cartpole_dqn", "--model.init_args.steps_per_epoch", "100000"]  # presets by name
     else:
-        args = ["--config", str(ROOT / "configs" / "mnist_ann.yaml"), "--data.data_dir", data_dir, *MNIST_RUNS[name]]
+        args = ["--config", "mnist_ann", "--data.data_dir", data_dir, *MNIST_RUNS[name]]
     args += ["--runs_dir", runs_dir, "--trainer.max_epochs", "1", "--trainer.num_sanity_val_steps", "0", *extra]
     cli = cli_main(args, run=False)
     switcher = VariantSwitcher(cli.trainer, cli.model, warmup, block, blocks)

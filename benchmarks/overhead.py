@@ -45,10 +45,14 @@ PRESETS = {"ANN": "mnist_ann", "CNN": "mnist_cnn", "LSTM": "mnist_lstm"}
 class HandLoop:
     """What one would write by hand: shuffle, gather a batch, normalise (and augment), step AdamW."""
 
-    def __init__(self, preset: str, datamodule: MNISTDataModule, extra: list[str], device: torch.device) -> None:
+    def __init__(
+        self, preset: str, datamodule: MNISTDataModule, extra: list[str], device: torch.device | None = None
+    ) -> None:
+        """``device``: by default the one the preset with ``extra`` trains on (its Trainer's root device)."""
         cli = main(["--config", str(ROOT / "configs" / f"{preset}.yaml"), *extra], run=False)
         model = cli.model
         assert isinstance(model, Classifier)
+        device = device or cli.trainer.strategy.root_device
         self.net, hp = model.net.to(device).train(), model.hparams
         self.label_smoothing = hp.label_smoothing
         self.clip = cli.trainer.gradient_clip_val
@@ -127,8 +131,7 @@ def paired_seconds(
     args = ["--config", str(ROOT / "configs" / f"{preset}.yaml"), "--runs_dir", runs_dir]
     args += ["--data.data_dir", str(datamodule.data_dir), "--trainer.max_epochs", "1"]
     args += ["--trainer.num_sanity_val_steps", "0", *extra]
-    device = main(args, run=False).trainer.strategy.root_device  # where the fit below will train
-    timer = PairedTimer(HandLoop(preset, datamodule, extra, device), warmup, steps)
+    timer = PairedTimer(HandLoop(preset, datamodule, extra), warmup, steps)  # on the device the fit trains on
     # The previous repetition's Trainer and model are garbage by now: collect them here, or a full
     # collection of them (0.2 s, measured) lands in this repetition's timed window.
     gc.collect()
