@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from benchmarks import fused_step, gpu, lean_loop, op_count
+from benchmarks import fused_step, gpu, lean_loop, op_count, step_segments
 
 
 @pytest.mark.slow
@@ -63,3 +63,14 @@ def test_lean_loop_benchmark_times_both_variants_of_a_run(mnist_dir):
     plain_ms, lean_ms = (float(cell) for cell in row.split("|")[2:4])
     assert plain_ms > 0 and lean_ms > 0
     assert row.split("|")[6].strip() == "2"  # block pairs
+
+
+def test_step_segments_times_every_phase_of_both_loops(mnist_dir):
+    argv = ["--data-dir", str(mnist_dir), "--warmup", "1", "--steps", "3"]
+    table = step_segments.main([*argv, "--", "--data.val_size", "44", "--data.batch_size", "32"])
+    cells = {row.split(" | ")[0].removeprefix("| "): row.split(" | ")[1:] for row in table.splitlines()[2:]}
+    for phase in step_segments.PHASES:
+        lightning_ms, hand_ms = float(cells[phase][0]), float(cells[phase][1])
+        assert lightning_ms > 0 and hand_ms > 0, phase
+    assert all(float(cells[part][0]) > 0 for part in step_segments.LIGHTNING_PARTS)
+    assert "sum of the medians" in cells and "mean step" in cells
