@@ -136,21 +136,25 @@ def preset_datamodule(preset: str, data_dir: str, extra: list[str]) -> MNISTData
     return datamodule
 
 
+def shipped_fit(preset: str, data_dir: str, runs_dir: str, extra: list[str], callback: L.Callback) -> None:
+    """``cli.py fit`` of the preset for one epoch, no sanity check, with ``callback`` as one more callback."""
+    args = ["fit", "--config", str(ROOT / "configs" / f"{preset}.yaml"), "--runs_dir", runs_dir]
+    args += ["--data.data_dir", data_dir, "--trainer.max_epochs", "1", "--trainer.num_sanity_val_steps", "0", *extra]
+    # An earlier run's Trainer and model are garbage by now: collect them here, or a full collection of
+    # them (0.2 s, measured) lands in this run's timed window.
+    gc.collect()
+    with contextlib.redirect_stdout(io.StringIO()):  # the model summary; the progress bar still draws
+        main(args, callbacks=[callback])
+
+
 def paired_seconds(
     preset: str, datamodule: MNISTDataModule, runs_dir: str, warmup: int, steps: int, extra: list[str]
 ) -> tuple[float, float]:
     """(Lightning, hand) seconds for ``steps`` steps. Lightning is the shipped path: ``cli.py fit`` itself
     (TensorBoard logger, checkpoints, resume state, progress bar) with the timer as one more callback; the
     hand-written loop reads ``datamodule``'s tensors on the device that run trains on."""
-    args = ["--config", str(ROOT / "configs" / f"{preset}.yaml"), "--runs_dir", runs_dir]
-    args += ["--data.data_dir", str(datamodule.data_dir), "--trainer.max_epochs", "1"]
-    args += ["--trainer.num_sanity_val_steps", "0", *extra]
     timer = PairedTimer(HandLoop(preset, datamodule, extra), warmup, steps)  # on the device the fit trains on
-    # The previous repetition's Trainer and model are garbage by now: collect them here, or a full
-    # collection of them (0.2 s, measured) lands in this repetition's timed window.
-    gc.collect()
-    with contextlib.redirect_stdout(io.StringIO()):  # the model summary; the progress bar still draws
-        main(["fit", *args], callbacks=[timer])
+    shipped_fit(preset, str(datamodule.data_dir), runs_dir, extra, timer)
     assert timer.lightning_seconds is not None, "the epoch ended before the timed window did: lower --warmup/--steps"
     return timer.lightning_seconds, timer.hand_seconds
 

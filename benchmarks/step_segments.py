@@ -23,9 +23,6 @@ and logging. Its four Lightning parts follow as their own rows.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gc
-import io
 import itertools
 import statistics
 import sys
@@ -36,8 +33,7 @@ from pathlib import Path
 import lightning as L
 import torch
 
-from benchmarks.overhead import PRESETS, HandLoop, preset_datamodule
-from cli import main as cli_main
+from benchmarks.overhead import PRESETS, HandLoop, preset_datamodule, shipped_fit
 
 ROOT = Path(__file__).resolve().parents[1]
 PHASES = [
@@ -124,11 +120,7 @@ def measure(model: str, data_dir: str, warmup: int, steps: int, extra: list[str]
     datamodule = preset_datamodule(preset, data_dir, extra)
     clock = PhaseClock(HandLoop(preset, datamodule, extra), warmup, steps)
     with tempfile.TemporaryDirectory() as runs_dir:
-        args = ["fit", "--config", str(ROOT / "configs" / f"{preset}.yaml"), "--runs_dir", runs_dir]
-        args += ["--data.data_dir", data_dir, "--trainer.max_epochs", "1", "--trainer.num_sanity_val_steps", "0"]
-        gc.collect()  # as in benchmarks.overhead: no collection of earlier garbage inside the window
-        with contextlib.redirect_stdout(io.StringIO()):
-            cli_main([*args, *extra], callbacks=[clock])
+        shipped_fit(preset, data_dir, runs_dir, extra, clock)
     if len(clock.lightning) < steps:
         raise SystemExit(f"the epoch ended after {len(clock.lightning)} timed steps: lower --warmup/--steps")
     return clock
