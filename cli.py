@@ -21,6 +21,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 # Imported so that LightningCLI knows every model and data module by its short name.
 import datamodules  # noqa: F401
@@ -40,7 +41,7 @@ from training_runs.checkpoint_match import check_checkpoint_matches, read_checkp
 from training_runs.command_line import run_command
 from training_runs.errors import UserError
 from training_runs.folders import NAMED_CHECKPOINTS, RunFolder, check_run_name, existing_run, new_run, run_of_checkpoint
-from training_runs.interrupts import MidEpochCheckpoint
+from training_runs.interrupts import MidEpochCheckpoint, TrainingInterrupted
 from training_runs.lean_loop import CachedCudaCheck, NoOpProfiler
 from training_runs.parse_errors import known_options, one_line_parse_error
 from training_runs.presets import find_presets
@@ -271,6 +272,19 @@ class CLI(LightningCLI):
                 save_dir=self.run.path.parent, name="", version=self.run.path.name, default_hp_metric=False
             )
         ]
+
+    def fit(self, **kwargs: Any) -> None:
+        """``trainer.fit``. SIGTERM during validation or an epoch's end makes Lightning stop by itself there, where
+        MidEpochCheckpoint cannot write (no consistent point); the run's latest ``last.ckpt`` is then the place to
+        resume from."""
+        try:
+            self.trainer.fit(**kwargs)
+        except SIGTERMException:
+            assert self.run is not None
+            last = self.run.checkpoint("last")
+            if not last.is_file():
+                raise
+            raise TrainingInterrupted("SIGTERM", last) from None
 
     def after_fit(self) -> None:
         callbacks = [c for c in self.trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)]

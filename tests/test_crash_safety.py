@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 
@@ -91,7 +92,9 @@ def test_sigterm_and_sigint_write_a_resumable_checkpoint(tmp_path, signum, exit_
     )
     checkpoints = tmp_path / "tiny_net/version_0/checkpoints"
     deadline = time.monotonic() + 120
-    while not (checkpoints / "best.ckpt").exists() and time.monotonic() < deadline:  # after the first epoch
+    # After the first epoch's checkpoints (last.ckpt comes after best.ckpt), so the signal lands in the second epoch's
+    # training rather than at the first one's end.
+    while not (checkpoints / "last.ckpt").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     time.sleep(0.5)
     run.send_signal(signum)
@@ -112,3 +115,44 @@ def test_sigterm_and_sigint_write_a_resumable_checkpoint(tmp_path, signum, exit_
         )
     )
     assert resumed.trainer.global_step == 400 * (saved["epoch"] + 1)
+
+
+class SigtermAt(L.Callback):
+    """Does what Lightning's SIGTERM handler does (sets the flag its loops check) at one hook of one epoch."""
+
+    def __init__(self, hook: str, epoch: int) -> None:
+        self.hook, self.epoch = hook, epoch
+
+    def _maybe(self, trainer: L.Trainer, hook: str) -> None:
+        if hook == self.hook and trainer.current_epoch == self.epoch and not trainer.sanity_checking:
+            trainer._signal_connector.received_sigterm = True
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        if batch_idx == 0:
+            self._maybe(trainer, "validation batch")
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        self._maybe(trainer, "validation end")
+
+
+@pytest.mark.parametrize("hook", ["validation batch", "validation end"])
+def test_sigterm_where_lightning_stops_by_itself_points_to_the_latest_last_checkpoint(tmp_path, capsys, hook):
+    # Lightning raises SIGTERMException itself during validation and at an epoch's end, where no mid-epoch
+    # checkpoint can be written; the run's last.ckpt (epoch 0's end here) is where it resumes.
+    with pytest.raises(SystemExit) as stop:
+        main(tiny_args(tmp_path, "--trainer.max_epochs", "3"), callbacks=[SigtermAt(hook, epoch=1)])
+    assert stop.value.code == 143
+    err = capsys.readouterr().err
+    last = tmp_path / "tiny_net/version_0/checkpoints/last.ckpt"
+    assert f"Stopped by SIGTERM. Resumable checkpoint: {last}" in err and "--ckpt_path last" in err
+    saved = torch.load(last, weights_only=True)
+    assert saved["global_step"] == (64 if hook == "validation end" else 32)  # 32 batches an epoch
+    resumed = main(tiny_args(tmp_path, "--trainer.max_epochs", "3", "--ckpt_path", "last"))
+    assert resumed.trainer.global_step == 96
+
+
+def test_sigterm_before_any_checkpoint_says_there_is_nothing_to_resume(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(tiny_args(tmp_path, "--trainer.max_epochs", "3"), callbacks=[SigtermAt("validation batch", epoch=0)])
+    assert stop.value.code == 143
+    assert "no resumable checkpoint was written" in capsys.readouterr().err

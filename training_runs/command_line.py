@@ -66,7 +66,8 @@ def run_command(command: Callable[[list[str] | None], T], args: list[str] | None
         if debug:
             raise
         raise SystemExit(f"error: {one_line_parse_error(str(err), [])}") from err
-    except SIGTERMException:
+    except SIGTERMException:  # a fit with a last.ckpt raises TrainingInterrupted instead (cli.CLI.fit)
+        print("Stopped by SIGTERM; no resumable checkpoint was written.", file=sys.stderr)
         raise SystemExit(143) from None
     except UserError as err:
         discard_unfinished_runs()
