@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from benchmarks import fused_step, gpu, lean_loop, op_count, step_segments
+from benchmarks import fused_step, gpu, lean_loop, lightning_floor, op_count, step_segments
 
 
 @pytest.mark.slow
@@ -74,3 +74,13 @@ def test_step_segments_times_every_phase_of_both_loops(mnist_dir):
         assert lightning_ms > 0 and hand_ms > 0, phase
     assert all(float(cells[part][0]) > 0 for part in step_segments.LIGHTNING_PARTS)
     assert "sum of the medians" in cells and "mean step" in cells
+
+
+def test_lightning_floor_pairs_both_lightning_fits_with_the_hand_loop(mnist_dir):
+    argv = ["--data-dir", str(mnist_dir), "--warmup", "1", "--steps", "3", "--reps", "2"]
+    table = lightning_floor.main([*argv, "--", "--data.val_size", "44", "--data.batch_size", "32"])
+    row = next(line for line in table.splitlines() if line.startswith("| ANN |"))
+    cells = [cell.strip().strip("*") for cell in row.split("|")[2:-1]]
+    shipped, floor = float(cells[0]), float(cells[2])
+    assert 0 < shipped < 5 and 0 < floor < 5  # ratios of two measured times, both contenders ran
+    assert cells[-1] == "2"  # repetitions
