@@ -42,6 +42,8 @@ step tests.log 120 "$PY" -m pytest tests/test_gpu.py -q -rs -p no:cacheprovider
 step gpu.log 120 "$PY" -m benchmarks.gpu --data-dir "$DATA" --sections ratio --reps 3
 step fused.log 60 "$PY" -m benchmarks.fused_step --device cuda
 step lean.log 90 "$PY" -m benchmarks.lean_loop --data-dir "$DATA" --runs "ANN, 8-wide" ANN -- --trainer.accelerator gpu
+# How close Lightning's own loop can come to the hand loop on the GPU (the 0.9 target): a bare module, free batches.
+step floor.log 90 "$PY" -m benchmarks.lightning_floor --data-dir "$DATA" --models ANN CNN --reps 3 -- --trainer.accelerator gpu
 for seed in 0 1 2 3 4; do
   step presets.log 40 "$PY" -m benchmarks.mnist_presets mnist_speedrun --data-dir "$DATA" --runs-dir "$OUT/runs" -- --seed_everything $seed
 done
