@@ -8,8 +8,8 @@ contender that keeps Lightning's ``Trainer.fit`` and nothing else of the project
 fused AdamW and gradient clipping in a LightningModule with one ``training_step`` (no scheduler, metrics or
 logging), a loader that yields batches gathered and normalised as the hand loop makes them (no
 ``DataLoader``), and a Trainer with no logger, checkpoints, progress bar or model summary (the lean loop's
-profiler and hook-name store kept, as in the shipped path). Whatever ratio it reaches is the most any
-project built on Lightning's automatic optimization can reach for that model on this machine.
+profiler, hook-name store and cached CUDA check kept, as in the shipped path). Whatever ratio it reaches is
+the most any project built on Lightning's automatic optimization can reach for that model on this machine.
 
 Per repetition and model, the shipped fit and the floor fit each run one epoch with the hand-written step
 interleaved after each of their batches (``benchmarks.overhead.PairedTimer``), in alternating order. Prints
@@ -36,7 +36,7 @@ from datamodules import MNISTDataModule
 from datamodules.augment import random_affine
 from lightning_modules.classifier import Classifier
 from training_runs.fused_optimizers import build_optimizer
-from training_runs.lean_loop import CheapHookName, NoOpProfiler
+from training_runs.lean_loop import CachedCudaCheck, CheapHookName, NoOpProfiler
 
 
 class FloorModule(CheapHookName, L.LightningModule):
@@ -96,7 +96,7 @@ def floor_seconds(
         enable_model_summary=False,
         profiler=NoOpProfiler(),
         gradient_clip_val=cli.trainer.gradient_clip_val,
-        callbacks=[timer],
+        callbacks=[timer, CachedCudaCheck()],
     )
     gc.collect()  # as shipped_fit does: no earlier run's garbage collected inside the window
     trainer.fit(floor, train_dataloaders=GatherLoader(datamodule, device))
