@@ -30,10 +30,9 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 
-from benchmarks.overhead import PRESETS, ROOT, HandLoop, PairedTimer, paired_seconds, preset_datamodule
+from benchmarks.overhead import PRESETS, ROOT, HandLoop, PairedTimer, hand_batch, paired_seconds, preset_datamodule
 from cli import main as cli_main
 from datamodules import MNISTDataModule
-from datamodules.augment import random_affine
 from lightning_modules.classifier import Classifier
 from training_runs.fused_optimizers import build_optimizer
 from training_runs.lean_loop import CachedCudaCheck, CheapHookName, NoOpProfiler
@@ -55,7 +54,7 @@ class FloorModule(CheapHookName, L.LightningModule):
 
 
 class GatherLoader:
-    """One epoch of batches made as ``HandLoop.step`` makes them: one gather, to float, (augment,) normalise."""
+    """One epoch of batches made as ``HandLoop.step`` makes them (``hand_batch``), in a fresh order."""
 
     def __init__(self, datamodule: MNISTDataModule, device: torch.device) -> None:
         self.images, self.labels = (t.to(device) for t in datamodule.sets["train"].tensors)
@@ -69,10 +68,7 @@ class GatherLoader:
         order = torch.randperm(len(self.images), device=self.images.device)
         for step in range(len(self)):
             index = order[step * self.batch_size : (step + 1) * self.batch_size]
-            x = self.images[index].float().div_(255)
-            if self.augment:
-                x = random_affine(x)
-            yield x.sub_(self.mean).div_(self.std), self.labels[index]
+            yield hand_batch(self.images, self.labels, index, self.mean, self.std, self.augment)
 
 
 def floor_seconds(

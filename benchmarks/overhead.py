@@ -71,10 +71,7 @@ class HandLoop:
         mark = marks.append if marks is not None else _no_mark
         mark(time.perf_counter())
         index = self.order[step * self.batch_size : (step + 1) * self.batch_size]
-        x, y = self.images[index].float().div_(255), self.labels[index]
-        if self.augment:
-            x = random_affine(x)
-        x = x.sub_(self.mean).div_(self.std)
+        x, y = hand_batch(self.images, self.labels, index, self.mean, self.std, self.augment)
         mark(time.perf_counter())
         logits = self.net(x)
         mark(time.perf_counter())
@@ -87,6 +84,16 @@ class HandLoop:
             torch.nn.utils.clip_grad_norm_(self.net.parameters(), float(self.clip))
         self.optimizer.step()
         mark(time.perf_counter())
+
+
+def hand_batch(
+    images: torch.Tensor, labels: torch.Tensor, index: torch.Tensor, mean: float, std: float, augment: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch as one writes it by hand: one gather of uint8 images, to [0, 1] floats, (augment,) normalise."""
+    x = images[index].float().div_(255)
+    if augment:
+        x = random_affine(x)
+    return x.sub_(mean).div_(std), labels[index]
 
 
 def _no_mark(_: float) -> None:
