@@ -17,6 +17,7 @@ from datamodules.idx import write_idx
 from datamodules.mnist_files import TRAIN_IMAGES, TRAIN_LABELS
 from rl import play
 from tests.helpers import QUIET, ROOT, cli_args, preset
+from training_runs.command_line import DEBUG_ENV
 
 # CartPole-v0 is the task of the issue (200-step episodes); gymnasium suggests v1 on every make.
 pytestmark = pytest.mark.filterwarnings("ignore:.*CartPole-v0 is out of date:DeprecationWarning")
@@ -218,6 +219,17 @@ def test_predict_with_wrong_inputs(inputs: str, tmp_path: Path):
     assert "predict_inputs must be" in message  # rows of 3 numbers, or numbers (float)
 
 
+def test_debug_lets_the_error_through_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The fast twin of the subprocess test below: without --debug one line, with it the error itself."""
+    # --debug sets this variable for DDP's processes; "0" (off) through monkeypatch removes it again after the test
+    monkeypatch.setenv(DEBUG_ENV, "0")
+    args = cli_args("fit", "tiny_net", tmp_path, "--model.init_args.lr", "-1")
+    assert one_line_error(args).startswith("error: --model.init_args.lr must be positive")
+    with pytest.raises(ValueError, match="lr must be positive"):
+        main([*args, "--debug"])
+
+
+@pytest.mark.slow  # two cli.py processes
 def test_a_traceback_only_with_debug(tmp_path: Path):
     args = [sys.executable, "cli.py", "fit", "--config", preset("tiny_net"), "--runs_dir", str(tmp_path), *QUIET]
     args += ["--model.init_args.lr", "-1"]

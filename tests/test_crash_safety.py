@@ -31,10 +31,12 @@ while True:
 """
 
 
-def test_a_write_killed_at_random_moments_never_damages_the_checkpoint(tmp_path):
+# Each kill starts a Python that imports torch (seconds): one kill in the fast suite, five in the full one.
+@pytest.mark.parametrize("kills", [1, pytest.param(5, marks=pytest.mark.slow)])
+def test_a_write_killed_at_random_moments_never_damages_the_checkpoint(tmp_path, kills):
     target = tmp_path / "last.ckpt"
-    rng = random.Random(0)
-    for _ in range(5):
+    rng = random.Random(kills)
+    for _ in range(kills):
         writer = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(target)], cwd=ROOT, stdout=subprocess.PIPE, text=True
         )

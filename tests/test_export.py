@@ -30,7 +30,8 @@ def run_exported(path, fmt: str, images: torch.Tensor) -> torch.Tensor:
         return torch.jit.load(str(path))(images)
 
 
-@pytest.mark.parametrize("fmt", ["onnx", "exported-program", "torchscript"])
+# torch's dynamo-based ONNX export takes seconds: in the full suite; the other two formats in the fast one.
+@pytest.mark.parametrize("fmt", [pytest.param("onnx", marks=pytest.mark.slow), "exported-program", "torchscript"])
 def test_exported_file_matches_pytorch_on_raw_images(drawn_cnn, tmp_path, fmt):
     out = export_main(["--ckpt", str(drawn_cnn), "--format", fmt, "--out", str(tmp_path / f"model.{fmt}")])
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # one self-contained file, nothing beside it

@@ -125,9 +125,16 @@ def assert_identical(a: object, b: object, where: str = "") -> None:
         assert a == b, f"{where}: {a!r} != {b!r}"
 
 
-@pytest.mark.slow
+# The CNN (dropout, batch norm, augmentation, one-cycle schedule) in the fast suite; every preset in the full one.
 @pytest.mark.parametrize(
-    "preset", ["mnist_ann", "mnist_cnn", "mnist_lstm", "tiny_net", "cartpole_dqn", "taxi_qlearning"]
+    "preset",
+    [
+        "mnist_cnn",
+        *(
+            pytest.param(name, marks=pytest.mark.slow)
+            for name in ["mnist_ann", "mnist_lstm", "tiny_net", "cartpole_dqn", "taxi_qlearning"]
+        ),
+    ],
 )
 def test_stopped_and_resumed_equals_uninterrupted(preset, tmp_path, mnist_dir, monkeypatch):
     straight_order = RecordBatches()

@@ -92,6 +92,7 @@ def test_page_and_model_list(server):
     assert status == 200 and [m["name"] for m in models["models"]] == ["CNN"]
 
 
+@pytest.mark.slow  # a second Python that loads torch and the model
 def test_the_command_serves_until_ctrl_c(drawn_cnn):
     """``python -m inference.serve --ckpt ... --port 0`` as a user starts it: it names its address, answers a PNG
     and ends cleanly (exit status 0) on Ctrl+C."""

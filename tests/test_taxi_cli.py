@@ -17,6 +17,8 @@ from rl.tabular import TabularQLearning
 from tests.helpers import cli_args
 
 
+# The tests of the shipped preset's run (about 30 s) are in the full suite; the fast suite checks Taxi's learning,
+# resume and play on smaller runs (tests/test_taxi_checkpoint.py, tests/test_play_record.py).
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory) -> tuple[Path, object]:
     """One run of the preset as shipped (4,000 episodes, a few seconds), shared by the tests below."""
@@ -25,6 +27,7 @@ def fitted(tmp_path_factory) -> tuple[Path, object]:
     return runs / "taxi_qlearning" / "version_0" / "checkpoints", cli
 
 
+@pytest.mark.slow
 def test_fit_logs_and_checkpoints_the_best_validation(fitted):
     checkpoints, cli = fitted
     metrics = cli.trainer.callback_metrics
@@ -37,6 +40,7 @@ def test_fit_logs_and_checkpoints_the_best_validation(fitted):
     assert callback.best_model_score >= 7.5  # 2,000 fixed-seed greedy episodes
 
 
+@pytest.mark.slow
 def test_test_on_best_checkpoint_reports_mean_and_std(fitted, tmp_path):
     checkpoints, _ = fitted
     fewer = ["--model.init_args.test_episodes", "300"]
@@ -48,6 +52,7 @@ def test_test_on_best_checkpoint_reports_mean_and_std(fitted, tmp_path):
     assert 0 < metrics["test/std_return"] < 5  # no episode ran into the 200-step limit (-200 would blow this up)
 
 
+@pytest.mark.slow
 def test_best_checkpoint_round_trip(fitted):
     checkpoints, _ = fitted
     saved = torch.load(checkpoints / "best.ckpt", weights_only=True)  # primitives only: safe loading works
@@ -62,6 +67,7 @@ def test_best_checkpoint_round_trip(fitted):
     assert agent.hparams.lr == 1.0 and agent.hparams.q_init == 20.0  # from the preset
 
 
+@pytest.mark.slow
 def test_play_prints_frames_actions_and_the_return(fitted, capsys):
     checkpoints, _ = fitted
     seed = TEST_FIRST_SEED

@@ -67,6 +67,7 @@ def test_linear_schedule():
     assert linear_schedule(0, 1.0, 0.1, 0) == pytest.approx(0.1)  # no decay: constant end value
 
 
+@pytest.mark.slow  # 3,300 episodes; tests/test_taxi_checkpoint.py shows a short run beating an untrained agent
 def test_qlearning_learns_taxi():
     """The plain numpy loop reaches a near-optimal greedy policy (the optimum averages about 7.9) in 3,000
     episodes. How fast it runs is measured by ``python -m benchmarks.taxi_core_speed``, not asserted here."""
