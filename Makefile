@@ -1,15 +1,19 @@
-# Two commands do everything, set-up included:
+# Each command does its own set-up (the venv):
 #   make demo DATA=<folder with the four MNIST files>   train the CNN for one epoch, test it
-#   make test                                            run the test suite (what CI runs)
+#   make test                                            the fast suite: every test not marked slow (minutes)
+#   make test-full                                       every test: DDP, subprocesses and kills, the wheel build,
+#                                                        the browser, long fits (what CI runs, after lint and browser)
 #   make lint                                            lint, format check and type check (CI runs it first)
 #   make browser                                         Debian's chromium for the drawing-page test (CI runs it)
+# PYTEST_ARGS adds pytest options to either suite, e.g. make test PYTEST_ARGS="-x -k resume".
 PYTHON ?= python3
 VENV ?= .venv
 DATA ?= data
 RUNS ?= runs
 BIN := $(VENV)/bin
+PYTEST_ARGS ?=
 
-.PHONY: demo test lint format install clean browser
+.PHONY: demo test test-full lint format install clean browser
 
 install: $(VENV)/.installed
 
@@ -26,8 +30,13 @@ demo: install
 	$(BIN)/python cli.py test --config configs/mnist_cnn.yaml --run_name demo --runs_dir $(RUNS) \
 		--data.data_dir $(DATA) --ckpt_path best
 
+# A test that takes more than a few seconds carries @pytest.mark.slow (pyproject.toml declares the marker).
+# pytest's exit status passes through, 5 (no test collected) included: an empty suite is a failure too.
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-full: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
