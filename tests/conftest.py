@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+# One torch thread per test process, set before torch is imported so that the cli.py subprocesses of the slow tests
+# inherit it too. The tests' tensors are tiny, so a second thread buys nothing; on a machine whose cores are busy
+# with other work, OpenMP's threads wait for each other instead: the CNN test took 27-40 s with 2 threads and
+# 3-4 s with 1 on a loaded 2-core machine. OMP_NUM_THREADS=2 pytest ... chooses otherwise.
+TEST_THREADS = int(os.environ.setdefault("OMP_NUM_THREADS", "1"))
 
-from tests.mnist_fixtures import write_mnist_files
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from tests.mnist_fixtures import write_mnist_files  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def torch_threads() -> Iterator[None]:
+    """Every test starts with TEST_THREADS torch threads, whatever a test before it set (the benchmarks set 2)."""
+    torch.set_num_threads(TEST_THREADS)
+    yield
 
 
 @pytest.fixture
