@@ -1,6 +1,6 @@
 # Each command does its own set-up (the venv):
 #   make demo DATA=<folder with the four MNIST files>   train the CNN for one epoch, test it
-#   make test                                            the fast suite: every test not marked slow (minutes)
+#   make test                                            the fast suite: every test not marked slow (~2 min)
 #   make test-full                                       every test: DDP, subprocesses and kills, the wheel build,
 #                                                        the browser, long fits (what CI runs, after lint and browser)
 #   make lint                                            lint, format check and type check (CI runs it first)
