@@ -115,7 +115,7 @@ def test_is_last_batch_marks_the_last_batch_of_each_epoch():
     path_exists = hasattr(quiet_trainer().fit_loop.epoch_loop, "batch_progress")
     canary(item, path_exists, "trainer.fit_loop.epoch_loop.batch_progress is gone")
     sized = last_batch_flags(DataLoader(RandomDataset(32, 6), batch_size=2))
-    canary(item, sized == [False, False, True] * 2, f"3 batches a epoch, 2 epochs flagged {sized}")
+    canary(item, sized == [False, False, True] * 2, f"3 batches an epoch, 2 epochs flagged {sized}")
     limited = last_batch_flags(DataLoader(RandomDataset(32, 6), batch_size=2), limit_train_batches=2)
     canary(item, limited == [False, True] * 2, f"limit_train_batches=2 flagged {limited}")
     # What no public attribute tells: the end of a loader of unknown length (num_training_batches is inf).

@@ -3,8 +3,9 @@
 Lightning's training loop does a fixed amount of Python work per batch: on the 2-core CPU about 1 ms
 (BENCHMARKS.md), more than a third of a DQN update on CartPole. With no profiler asked for, Lightning still
 enters ``profiler.profile(name)`` about 70 times a batch, each a new generator-based context manager around
-two no-op calls: ``NoOpProfiler`` hands back one shared context instead. Worth 1.04-1.13x per DQN update
-(``python -m benchmarks.lean_loop --runs "DQN CartPole" --switch profiler --blocks 60``, 2026-12-03).
+two no-op calls: ``NoOpProfiler`` hands back one shared context instead. Worth 1.04-1.13x per DQN update,
+median of 4 runs 1.08 (``python -m benchmarks.lean_loop --runs "DQN CartPole" --switch profiler --blocks 60``,
+2026-12-03, load average 4-9); nothing measurable for the ANN's 17 ms step.
 
 The other kept piece, torch's cached CUDA check (``CachedCudaCheck``), undoes something ``import lightning``
 does, so it lives with the rest of Lightning's internals in training_runs/lightning_internals.py.

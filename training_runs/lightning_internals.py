@@ -10,8 +10,8 @@ it or changes what it means; when one fails, fix the item here, not its callers.
 
 Private names this project no longer uses (issue 22): ``TQDMProgressBar._should_update`` (the progress bar
 decides its redraws from the public ``refresh_rate``), monkeypatching ``get_metrics`` (the bar overrides it),
-and ``LightningModule._current_fx_name`` (the lean loop's ``CheapHookName``: 1.02-1.06x per DQN update, within
-the noise, and nothing for the ANN).
+and ``LightningModule._current_fx_name`` (the lean loop's ``CheapHookName``: 1.02 and 1.06x per DQN update in
+two runs, within the noise, and nothing for the ANN).
 """
 
 from __future__ import annotations
@@ -59,8 +59,9 @@ class CachedCudaCheck(L.Callback):
 
     Why: ``import lightning`` sets ``PYTORCH_NVML_BASED_CUDA_CHECK=1`` (a CUDA check that cannot break a later
     ``fork``); torch then never caches the answer before CUDA is initialised, and every Adam/AdamW step asks
-    again (a failing ``dlopen`` of NVML, about 0.05-0.2 ms). Worth 1.07-1.15x per DQN update on CartPole
-    (``python -m benchmarks.lean_loop --runs "DQN CartPole" --switch nvml --blocks 60``, 2026-12-03). With no
+    again (a failing ``dlopen`` of NVML, about 0.05-0.2 ms). Worth 1.01-1.15x per DQN update on CartPole,
+    median of 4 runs 1.09 (``python -m benchmarks.lean_loop --runs "DQN CartPole" --switch nvml --blocks 60``,
+    2026-12-03, load average 4-9). With no
     GPU there is no CUDA state that a ``fork`` could break; where a GPU is visible nothing changes. The
     variable is put back at ``teardown``. Relies on Lightning setting it at import: checked against
     lightning 2.6.6.
