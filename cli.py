@@ -18,7 +18,7 @@ from typing import Any
 
 from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
+from lightning.pytorch.cli import LightningArgumentParser, SaveConfigCallback
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info
 from lightning.pytorch.utilities.exceptions import SIGTERMException
@@ -34,7 +34,6 @@ from callbacks import (
     LatestCheckpoint,
     LearningRateCurve,
     TestPictures,
-    hide_version_number,
 )
 from training_runs.atomic_io import AtomicCheckpointIO, atomic_torch_save, remove_stale_temp_files
 from training_runs.checkpoint_match import check_checkpoint_matches, read_checkpoint
@@ -42,7 +41,8 @@ from training_runs.command_line import run_command
 from training_runs.errors import UserError
 from training_runs.folders import NAMED_CHECKPOINTS, RunFolder, check_run_name, existing_run, new_run, run_of_checkpoint
 from training_runs.interrupts import MidEpochCheckpoint, TrainingInterrupted
-from training_runs.lean_loop import CachedCudaCheck, NoOpProfiler
+from training_runs.lean_loop import NoOpProfiler
+from training_runs.lightning_internals import CachedCudaCheck, LightningCLIWithoutCheckpointHparams
 from training_runs.parse_errors import known_options, one_line_parse_error
 from training_runs.presets import find_presets
 from training_runs.resume import ResumeState
@@ -99,8 +99,11 @@ class FitConfigSaver(SaveConfigCallback):
             super().setup(trainer, pl_module, stage)
 
 
-class CLI(LightningCLI):
-    """LightningCLI with one folder per run, checked checkpoints, exact resume and readable summaries."""
+class CLI(LightningCLIWithoutCheckpointHparams):
+    """LightningCLI with one folder per run, checked checkpoints, exact resume and readable summaries.
+
+    Its base does not parse ``--ckpt_path``'s hyper-parameters (training_runs/lightning_internals.py): the
+    checkpoint is checked against the configuration after the model is built (``after_instantiate_classes``)."""
 
     run: RunFolder | None = None  # the run folder of the command (None: an evaluation outside any run)
 
@@ -157,7 +160,8 @@ class CLI(LightningCLI):
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         """The Trainer, with a progress bar that redraws every ``--progress_bar_refresh_rate`` batches (no ``v_num``)
-        and counts environment steps for agents, and with cheaper per-batch bookkeeping (training_runs/lean_loop.py)."""
+        and counts environment steps for agents, and with cheaper per-batch bookkeeping (training_runs/lean_loop.py,
+        ``CachedCudaCheck`` in training_runs/lightning_internals.py)."""
         config = self.config_init[self.subcommand] if self.subcommand else self.config_init
         trainer_config = config["trainer"]
         callbacks = trainer_config.get("callbacks") or []
@@ -168,8 +172,6 @@ class CLI(LightningCLI):
             kwargs.setdefault("profiler", NoOpProfiler())
         trainer = super().instantiate_trainer(**kwargs)
         trainer.callbacks.append(CachedCudaCheck())  # type: ignore[attr-defined]  # Trainer sets it at run time
-        if trainer.progress_bar_callback is not None:
-            hide_version_number(trainer.progress_bar_callback)
         return trainer
 
     def init_parser(self, **kwargs: Any) -> LightningArgumentParser:
@@ -182,11 +184,6 @@ class CLI(LightningCLI):
             super().parse_arguments(parser, args)
         except ArgumentError as err:
             raise UserError(one_line_parse_error(str(err), known_options(parser))) from err
-
-    def _parse_ckpt_path(self) -> None:
-        """Replaced: LightningCLI would import the class named in the checkpoint and parse the checkpoint's
-        hyper-parameters over the configuration. Here the checkpoint is checked against the configuration
-        after the model is built (``after_instantiate_classes``)."""
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config

@@ -1,16 +1,17 @@
-"""What training_runs/lean_loop.py buys: ms per training batch through the shipped CLI, with it and without.
+"""What the lean loop buys: ms per training batch through the shipped CLI, with it and without.
 
     .venv/bin/python -m benchmarks.lean_loop --data-dir ../shared/datasets/mnist
-    .venv/bin/python -m benchmarks.lean_loop --runs "DQN CartPole" --blocks 10
+    .venv/bin/python -m benchmarks.lean_loop --runs "DQN CartPole" --blocks 60 --switch nvml   # one piece
     python -m benchmarks.lean_loop --runs "ANN, 8-wide" ANN -- --trainer.accelerator gpu   # on a GPU
 
 Each run is one shipped ``fit`` (the preset, TensorBoard logging, checkpoints, progress bar). After
 ``--warmup`` batches it switches between two variants every ``--block`` batches, so that a change in
 machine load hits both alike, and times each block:
 
-* lean: as shipped (the CLI's ``NoOpProfiler``, the modules' ``CheapHookName``, ``CachedCudaCheck``);
-* plain: Lightning's ``PassThroughProfiler``, ``nn.Module.__setattr__``, and the NVML CUDA check that
-  ``import lightning`` asks for on every optimizer step.
+* lean: as shipped (the CLI's ``NoOpProfiler`` from training_runs/lean_loop.py, and ``CachedCudaCheck`` from
+  training_runs/lightning_internals.py);
+* plain: Lightning's ``PassThroughProfiler`` and the NVML CUDA check that ``import lightning`` asks for on
+  every optimizer step; with ``--switch profiler`` or ``--switch nvml`` only that piece differs.
 
 Prints one markdown table: ms per batch of each (median over blocks) and plain / lean for each pair of
 neighbouring blocks (median and quartiles).
@@ -31,14 +32,14 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.profilers import PassThroughProfiler
-from torch import nn
 
 from cli import main as cli_main
-from training_runs.lean_loop import NVML_CHECK, CheapHookName
+from training_runs.lightning_internals import NVML_CHECK
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST_RUNS = {"ANN, 8-wide": ["--model.init_args.hidden_sizes", "[8,8,8]"], "ANN": []}
 RUNS = [*MNIST_RUNS, "DQN CartPole"]
+SWITCHES = ("all", "profiler", "nvml")  # which pieces the plain blocks take away
 
 
 class VariantSwitcher(L.Callback):
@@ -46,24 +47,19 @@ class VariantSwitcher(L.Callback):
     (which goes first alternates from pair to pair); records the seconds per batch of each block."""
 
     # trainer: Any, as mypy sees no ``profiler`` on L.Trainer (the Trainer sets it at run time)
-    def __init__(self, trainer: Any, module: L.LightningModule, warmup: int, block: int, blocks: int) -> None:
-        if not isinstance(module, CheapHookName):
-            raise TypeError(f"{type(module).__name__} has no CheapHookName to take away")
+    def __init__(self, trainer: Any, warmup: int, block: int, blocks: int, switch: str = "all") -> None:
         self.warmup, self.block, self.last = warmup, block, warmup + 2 * blocks * block
-        self.lean_profiler, self.plain_profiler = trainer.profiler, PassThroughProfiler()
-        self.lean_class = type(module)
-        self.plain_class = type(
-            f"Plain{self.lean_class.__name__}", (self.lean_class,), {"__setattr__": nn.Module.__setattr__}
-        )
+        self.lean_profiler = trainer.profiler
+        self.plain_profiler = PassThroughProfiler() if switch in ("all", "profiler") else trainer.profiler
+        self.switch_nvml = switch in ("all", "nvml")
         self.lean_nvml: str | None = None  # the NVML variable as CachedCudaCheck leaves it (read at train start)
         self.seconds: dict[bool, list[float]] = {True: [], False: []}  # per block, by lean
         self._lean: bool | None = None  # the variant of the block under way
         self._start = 0.0
 
-    def _use(self, trainer: Any, module: L.LightningModule, lean: bool) -> None:
+    def _use(self, trainer: Any, lean: bool) -> None:
         trainer.profiler = self.lean_profiler if lean else self.plain_profiler
-        module.__class__ = self.lean_class if lean else self.plain_class
-        nvml = self.lean_nvml if lean else "1"
+        nvml = self.lean_nvml if lean or not self.switch_nvml else "1"
         if nvml is None:
             os.environ.pop(NVML_CHECK, None)
         else:
@@ -83,22 +79,24 @@ class VariantSwitcher(L.Callback):
         if self._lean is not None:
             self.seconds[self._lean].append((now - self._start) / self.block)
         if batch_idx >= self.last:
-            self._use(trainer, pl_module, lean=True)
+            self._use(trainer, lean=True)
             trainer.should_stop = True
             return
         pair, second = divmod(since // self.block, 2)
-        self._use(trainer, pl_module, lean=(pair % 2 == 0) != bool(second))
+        self._use(trainer, lean=(pair % 2 == 0) != bool(second))
         self._start = now
 
 
-def timed_run(name: str, runs_dir: str, data_dir: str, warmup: int, block: int, blocks: int, extra: list[str]):
+def timed_run(
+    name: str, runs_dir: str, data_dir: str, warmup: int, block: int, blocks: int, switch: str, extra: list[str]
+):
     if name == "DQN CartPole":  # one long epoch: no evaluation inside the timed blocks
         args = ["--config", "cartpole_dqn", "--model.init_args.steps_per_epoch", "100000"]  # presets by name
     else:
         args = ["--config", "mnist_ann", "--data.data_dir", data_dir, *MNIST_RUNS[name]]
     args += ["--runs_dir", runs_dir, "--trainer.max_epochs", "1", "--trainer.num_sanity_val_steps", "0", *extra]
     cli = cli_main(args, run=False)
-    switcher = VariantSwitcher(cli.trainer, cli.model, warmup, block, blocks)
+    switcher = VariantSwitcher(cli.trainer, warmup, block, blocks, switch)
     cli.trainer.callbacks.append(switcher)  # type: ignore[attr-defined]  # Trainer sets it at run time
     with contextlib.redirect_stdout(io.StringIO()):  # the model summary
         cli.trainer.fit(cli.model, datamodule=cli.datamodule)
@@ -121,6 +119,7 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--warmup", type=int, default=20, help="untimed batches first")
     parser.add_argument("--block", type=int, default=10, help="batches per timed block")
     parser.add_argument("--blocks", type=int, default=20, help="timed blocks of each variant")
+    parser.add_argument("--switch", default="all", choices=SWITCHES, help="the pieces the plain blocks take away")
     parser.add_argument("extra", nargs="*", help="more cli.py options for every run, after --")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
@@ -130,7 +129,9 @@ def main(argv: list[str] | None = None) -> str:
     ]
     with tempfile.TemporaryDirectory() as runs_dir:
         for name in args.runs:
-            seconds = timed_run(name, runs_dir, args.data_dir, args.warmup, args.block, args.blocks, args.extra)
+            seconds = timed_run(
+                name, runs_dir, args.data_dir, args.warmup, args.block, args.blocks, args.switch, args.extra
+            )
             ratios = [plain / lean for plain, lean in zip(seconds[False], seconds[True], strict=True)]
             low, mid, high = quartiles(ratios)
             rows.append(

@@ -8,7 +8,7 @@ contender that keeps Lightning's ``Trainer.fit`` and nothing else of the project
 fused AdamW and gradient clipping in a LightningModule with one ``training_step`` (no scheduler, metrics or
 logging), a loader that yields batches gathered and normalised as the hand loop makes them (no
 ``DataLoader``), and a Trainer with no logger, checkpoints, progress bar or model summary (the lean loop's
-profiler, hook-name store and cached CUDA check kept, as in the shipped path). Whatever ratio it reaches is
+profiler and cached CUDA check kept, as in the shipped path). Whatever ratio it reaches is
 the most any project built on Lightning's automatic optimization can reach for that model on this machine.
 
 Per repetition and model, the shipped fit and the floor fit each run one epoch with the hand-written step
@@ -35,10 +35,11 @@ from cli import main as cli_main
 from datamodules import MNISTDataModule
 from lightning_modules.classifier import Classifier
 from training_runs.fused_optimizers import build_optimizer
-from training_runs.lean_loop import CachedCudaCheck, CheapHookName, NoOpProfiler
+from training_runs.lean_loop import NoOpProfiler
+from training_runs.lightning_internals import CachedCudaCheck
 
 
-class FloorModule(CheapHookName, L.LightningModule):
+class FloorModule(L.LightningModule):
     """Only what the Trainer needs: the preset's network, its loss, and the fused AdamW of the shipped path."""
 
     def __init__(self, net: torch.nn.Module, lr: float, weight_decay: float, label_smoothing: float) -> None:

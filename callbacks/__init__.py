@@ -2,7 +2,7 @@
 ``last.ckpt`` every epoch, and the progress bar (environment steps for agents)."""
 
 from callbacks.latest_checkpoint import LatestCheckpoint
-from callbacks.progress_bar import EnvStepsProgressBar, hide_version_number
+from callbacks.progress_bar import EnvStepsProgressBar
 from callbacks.test_pictures import TestPictures
 from callbacks.training_curves import BestMetricAsHpMetric, LearningRateCurve
 
@@ -12,5 +12,4 @@ __all__ = [
     "LatestCheckpoint",
     "LearningRateCurve",
     "TestPictures",
-    "hide_version_number",
 ]

@@ -1,4 +1,5 @@
-"""The CLI's progress bar: Lightning's, except that for agents it counts environment steps instead of batches.
+"""The CLI's progress bar: Lightning's, except that for agents it counts environment steps instead of batches,
+and that it does not show ``v_num``.
 
 A DQN batch stands for ``train_freq`` environment steps (and the first epoch also holds the random warm-up), a
 Taxi batch for ten whole episodes: what tells an RL user how far training is, and how fast it runs, is the
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
+from lightning.pytorch.callbacks import TQDMProgressBar
 
 
 def env_steps_of(module: L.LightningModule) -> int | None:
@@ -24,7 +25,8 @@ class EnvStepsProgressBar(TQDMProgressBar):
     """Lightning's TQDM bar; while an agent trains, its position and total are environment steps of the epoch.
 
     The total is the agent's plan for the epoch (none if it cannot know, e.g. Taxi's episodes vary in length);
-    at the end of the epoch the bar shows the steps really taken, and is full.
+    at the end of the epoch the bar shows the steps really taken, and is full. The metrics leave out ``v_num``,
+    the number of the log folder, which says nothing about training.
     """
 
     UNIT = " env steps"
@@ -64,9 +66,18 @@ class EnvStepsProgressBar(TQDMProgressBar):
         if not self._counting:
             super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
         # Redraw every refresh_rate batches, as Lightning's bar does, but show the environment steps.
-        elif self._should_update(batch_idx + 1, self.total_train_batches):  # type: ignore[arg-type]
+        elif self.redraw_due(batch_idx + 1, self.total_train_batches):
             self._show(self.steps_this_epoch(pl_module))
             self.train_progress_bar.set_postfix(self.get_metrics(trainer, pl_module))
+
+    def redraw_due(self, batches_done: int, total: int | float) -> bool:
+        """Whether to redraw after ``batches_done`` batches: every ``refresh_rate`` batches and at the last one."""
+        return self.is_enabled and (batches_done % self.refresh_rate == 0 or batches_done == total)
+
+    def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
+        metrics = super().get_metrics(trainer, pl_module)
+        metrics.pop("v_num", None)
+        return metrics
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._counting:
@@ -84,15 +95,3 @@ class EnvStepsProgressBar(TQDMProgressBar):
         if not bar.disable:
             bar.n = steps
             bar.refresh()
-
-
-def hide_version_number(bar: ProgressBar) -> None:
-    """The progress bar shows ``v_num``, the number of the log folder, which says nothing about training: drop it."""
-    get_metrics = bar.get_metrics
-
-    def metrics_without_version(trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
-        metrics = get_metrics(trainer, pl_module)
-        metrics.pop("v_num", None)
-        return metrics
-
-    bar.get_metrics = metrics_without_version  # type: ignore[method-assign]

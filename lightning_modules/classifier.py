@@ -17,12 +17,11 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from lightning_modules.schedules import lr_multiplier
 from training_runs.fused_optimizers import build_optimizer, may_fuse
-from training_runs.lean_loop import CheapHookName
 
 EVAL_STAGES = ("val", "test")
 
 
-class Classifier(CheapHookName, L.LightningModule):
+class Classifier(L.LightningModule):
     """Cross-entropy classifier. Subclasses build ``self.net`` and set ``example_input_array``."""
 
     hparams: AttributeDict  # save_hyperparameters() fills an AttributeDict (Lightning declares a wider type)

@@ -1,4 +1,5 @@
-"""Cheaper per-batch bookkeeping (training_runs/lean_loop.py) that leaves what Lightning and torch do unchanged."""
+"""Cheaper per-batch bookkeeping (training_runs/lean_loop.py, and CachedCudaCheck in training_runs/lightning_internals.py)
+that leaves what Lightning and torch do unchanged."""
 
 import os
 
@@ -6,12 +7,12 @@ import lightning as L
 import pytest
 import torch
 from lightning.pytorch.profilers import SimpleProfiler
-from torch import nn
 
 from cli import main
 from lightning_modules import TinyNet
 from tests.helpers import cli_args
-from training_runs.lean_loop import NVML_CHECK, CachedCudaCheck, CheapHookName, NoOpProfiler
+from training_runs.lean_loop import NoOpProfiler
+from training_runs.lightning_internals import NVML_CHECK, CachedCudaCheck
 
 ONE_EPOCH = ["--trainer.max_epochs", "1"]
 
@@ -34,20 +35,6 @@ def test_the_cli_trainer_profiles_nothing_cheaply_unless_a_profiler_is_asked_for
     assert type(cli.trainer.profiler) is NoOpProfiler
     cli = configured(tmp_path, "--trainer.profiler", "simple")
     assert isinstance(cli.trainer.profiler, SimpleProfiler)
-
-
-def test_cheap_hook_name_stores_the_hook_name_and_registers_everything_else():
-    model = TinyNet()
-    assert isinstance(model, CheapHookName)
-    model._current_fx_name = "training_step"
-    assert model.__dict__["_current_fx_name"] == "training_step"
-    model.extra = nn.Linear(2, 2)  # still a submodule, with its parameters
-    assert "extra" in dict(model.named_children()) and "extra.weight" in model.state_dict()
-    model.register_buffer("scale", torch.zeros(1))
-    model.scale = torch.ones(1)  # still the buffer
-    assert torch.equal(model.state_dict()["scale"], torch.ones(1))
-    with pytest.raises(TypeError, match="cannot assign"):
-        model.scale = "not a tensor"  # nn.Module's checks still apply
 
 
 class EnvironmentDuringTraining(L.Callback):

@@ -6,8 +6,12 @@ from typing import Any
 
 import gymnasium as gym
 import lightning as L
+from lightning.pytorch.callbacks import TQDMProgressBar
+from lightning.pytorch.loggers import CSVLogger
 
 from callbacks import EnvStepsProgressBar
+from datamodules import TinyDataModule
+from lightning_modules import TinyNet
 from rl.dqn import DQN
 from rl.tabular import TabularQLearning
 from tests.corridor_env import CORRIDOR_AGENT
@@ -74,3 +78,19 @@ def test_taxi_bar_counts_the_steps_of_its_episodes():
     assert reader.batches[0][1] is None  # episode lengths vary: no total to plan
     assert [n for n, _, _ in reader.batches] == [steps for _, _, steps in reader.batches]
     assert reader.epochs == [(taken, taken, taken)]  # at the end: every step taken, and a full bar
+
+
+def test_the_bar_leaves_the_version_number_out_of_its_metrics(tmp_path):
+    """The class itself drops ``v_num`` (Lightning's bar shows it): no CLI patching an instance needed."""
+    bar = EnvStepsProgressBar()
+    trainer = quiet_trainer(max_steps=1, logger=CSVLogger(tmp_path), callbacks=[bar], enable_progress_bar=True)
+    model = TinyNet(batch_size=16)
+    trainer.fit(model, datamodule=TinyDataModule(train_size=32, val_size=16, batch_size=16))
+    assert "v_num" in TQDMProgressBar.get_metrics(bar, trainer, model)  # what Lightning's own bar shows
+    assert "v_num" not in bar.get_metrics(trainer, model)
+
+
+def test_the_bar_redraws_every_refresh_rate_batches_and_at_the_last():
+    bar = EnvStepsProgressBar(refresh_rate=3)
+    assert [n for n in range(1, 8) if bar.redraw_due(n, 7)] == [3, 6, 7]
+    assert [n for n in range(1, 8) if EnvStepsProgressBar(refresh_rate=0).redraw_due(n, 7)] == []  # disabled

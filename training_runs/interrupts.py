@@ -11,6 +11,8 @@ from typing import Any
 import lightning as L
 import torch
 
+from training_runs.lightning_internals import is_last_batch
+
 
 class TrainingInterrupted(Exception):
     """Raised after a signal's checkpoint is written, to end the run (the CLI prints how to resume)."""
@@ -79,8 +81,7 @@ class MidEpochCheckpoint(L.Callback):
         # Not after an epoch's last batch: the epoch-end checkpoint follows its validation. One written before the
         # validation would resume into a different place of the RNG streams (creating the validation loader's
         # iterator draws from torch's global RNG), so the resumed run would not be exact.
-        last_batch = bool(trainer.fit_loop.epoch_loop.batch_progress.is_last_batch)
-        if stop is None and (last_batch or not self._due(trainer)):
+        if stop is None and (is_last_batch(trainer) or not self._due(trainer)):
             return
         # a full checkpoint (optimizer, loops, callbacks); said explicitly, else Lightning logs that it chose one
         trainer.save_checkpoint(self.path, weights_only=False)

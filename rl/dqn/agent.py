@@ -31,10 +31,9 @@ from rl.schedules import linear_schedule
 from rl.seeds import TEST_FIRST_SEED, VAL_FIRST_SEED, training_seed
 from rl.wrappers import build_env, discrete_actions
 from training_runs.fused_optimizers import build_optimizer, may_fuse
-from training_runs.lean_loop import CheapHookName
 
 
-class DQN(CheapHookName, L.LightningModule):
+class DQN(L.LightningModule):
     """Deep Q-Network (Mnih et al., 2015) on a gymnasium environment with discrete actions.
 
     One training step = ``train_freq`` environment steps (epsilon-greedy, into the replay buffer) and one

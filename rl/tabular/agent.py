@@ -21,7 +21,6 @@ from rl.evaluation import Episodes, concatenate, log_env_steps, log_evaluation, 
 from rl.schedules import linear_schedule
 from rl.seeds import TEST_FIRST_SEED, VAL_FIRST_SEED, training_seed
 from rl.tabular.qlearning import training_episode
-from training_runs.lean_loop import CheapHookName
 
 EVAL_EPISODES_PER_STEP = 100  # evaluation episodes per validation/test step, played in lockstep
 
@@ -39,7 +38,7 @@ class _Chunks(Dataset[list[int]]):
         return self.chunks[index]
 
 
-class TabularQLearning(CheapHookName, L.LightningModule):
+class TabularQLearning(L.LightningModule):
     """Q-learning with an epsilon-greedy behaviour policy on an env with discrete states and actions (Taxi)."""
 
     hparams: AttributeDict  # save_hyperparameters() fills an AttributeDict (Lightning declares a wider type)
