@@ -77,6 +77,7 @@ SMALLER = {
     # 6 steps of 10 episodes per epoch; 20 greedy evaluation episodes
     "taxi_qlearning": ["--model.init_args.episodes_per_epoch", "60", "--model.init_args.val_episodes", "20"],
 }
+ON_DEVICE = ["--data.on_device", "true"]
 BATCHES_PER_EPOCH = {"tiny_net": 4, "cartpole_dqn": 20, "taxi_qlearning": 6}  # the MNIST presets: 5
 
 
@@ -125,13 +126,21 @@ def assert_identical(a: object, b: object, where: str = "") -> None:
         assert a == b, f"{where}: {a!r} != {b!r}"
 
 
+# The MNIST presets on both training data paths: a DataLoader with EpochShuffleSampler, and the device-resident
+# loader (the default on a GPU), here on the CPU through the same code.
+DATA_PATHS = [
+    *[pytest.param(name, [], id=name) for name in ("mnist_ann", "mnist_cnn", "mnist_lstm")],
+    *[pytest.param(name, ON_DEVICE, id=f"{name}-on_device") for name in ("mnist_ann", "mnist_cnn", "mnist_lstm")],
+    *[pytest.param(name, [], id=name) for name in ("tiny_net", "cartpole_dqn", "taxi_qlearning")],
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "preset", ["mnist_ann", "mnist_cnn", "mnist_lstm", "tiny_net", "cartpole_dqn", "taxi_qlearning"]
-)
-def test_stopped_and_resumed_equals_uninterrupted(preset, tmp_path, mnist_dir, monkeypatch):
+@pytest.mark.parametrize(("preset", "data_path"), DATA_PATHS)
+def test_stopped_and_resumed_equals_uninterrupted(preset, data_path, tmp_path, mnist_dir, monkeypatch):
     straight_order = RecordBatches()
-    straight = state_of(run_with(monkeypatch, preset_args(preset, mnist_dir, tmp_path / "straight"), straight_order))
+    straight_args = preset_args(preset, mnist_dir, tmp_path / "straight", *data_path)
+    straight = state_of(run_with(monkeypatch, straight_args, straight_order))
     per_epoch = BATCHES_PER_EPOCH.get(preset, 5)
 
     # Mid-epoch: a checkpoint every 3 batches, a crash after batch 4, resumed after batch 3 (inside epoch 0).
@@ -146,7 +155,7 @@ def test_stopped_and_resumed_equals_uninterrupted(preset, tmp_path, mnist_dir, m
         scenarios.append(("in validation", per_epoch // 2, CrashInValidation()))
     for name, every, crash in scenarios:
         runs = tmp_path / name
-        args = preset_args(preset, mnist_dir, runs, "--checkpoint_every_n_steps", str(every))
+        args = preset_args(preset, mnist_dir, runs, *data_path, "--checkpoint_every_n_steps", str(every))
         before = RecordBatches()
         with pytest.raises(SystemExit, match="simulated crash"):
             run_with(monkeypatch, args, before, crash)
