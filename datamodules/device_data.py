@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 
@@ -73,3 +74,11 @@ class DeviceBatchLoader:
     def set_position(self, epoch: int, done: int) -> None:
         """The next pass is epoch ``epoch``'s order without its first ``done`` batches."""
         self.sampler.epoch, self._skip = epoch, done
+
+    # Checkpoints of earlier versions hold this loader's position in Lightning's loop state, and Lightning refuses to
+    # restore them into a loader without load_state_dict. The position now comes from ResumeState alone: ignored.
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass

@@ -265,3 +265,19 @@ def test_a_loader_without_a_position_warns_in_one_line_and_starts_the_epoch_over
     with pytest.warns(UserWarning, match="^the training loader cannot start mid-epoch: no part of PlainBatches has "):
         fit(resumed, ckpt_path=str(tmp_path / "epoch=0-step=2.ckpt"))
     assert resumed.firsts == [0.0, 1.0, 2.0, 3.0]  # the epoch's data from its start, up to its 6 batches
+
+
+def test_a_device_path_checkpoint_of_an_earlier_version_resumes_mid_epoch(tmp_path, mnist_dir, monkeypatch):
+    # Earlier versions also put the device loader's position into Lightning's loop state, which Lightning restores
+    # mid-epoch when configure_optimizers does not read estimated_stepping_batches (no one-cycle schedule).
+    args = preset_args("mnist_ann", mnist_dir, tmp_path, *ON_DEVICE, "--checkpoint_every_n_steps", "3")
+    args += ["--model.init_args.scheduler", "none"]
+    with pytest.raises(SystemExit, match="simulated crash"):
+        run_with(monkeypatch, args, CrashAfterBatches(4))
+    last = tmp_path / "mnist_ann" / "version_0" / "checkpoints" / "last.ckpt"
+    saved = torch.load(last, weights_only=True)
+    assert saved["callbacks"]["ResumeState"]["batches_done"] == 3  # mid-epoch
+    saved["loops"]["fit_loop"]["state_dict"]["combined_loader"] = [{"epoch": 0, "batches_done": 3}]
+    torch.save(saved, last)
+    resumed = run_with(monkeypatch, [*args, "--ckpt_path", "last"])
+    assert resumed.trainer.global_step == 10  # 2 epochs of 5 batches
