@@ -54,6 +54,9 @@ os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
 # Lightning cannot see that training_runs.resume.ResumeState restores the loader's position mid-epoch.
 warnings.filterwarnings("ignore", message=r"You're resuming from a checkpoint that ended before the epoch ended")
+# The DQN's ExperienceStream has a length so that ResumeState can position it (rl/dqn/stream.py); it is read with
+# num_workers=0, where the length is exact.
+warnings.filterwarnings("ignore", message=r"Your `IterableDataset` has `__len__` defined")
 # Tabular Q-learning updates its table by hand: having no optimizer is its design, not a mistake.
 warnings.filterwarnings("ignore", message=r"`LightningModule.configure_optimizers` returned `None`")
 # CartPole-v0 (200-step episodes) is the environment the project is about; the README says v1 exists.

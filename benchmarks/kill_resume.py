@@ -2,7 +2,12 @@
 killed ends: the same final weights and optimizer state, bit for bit.
 
     .venv/bin/python -m benchmarks.kill_resume classifier --kills 20
+    .venv/bin/python -m benchmarks.kill_resume mnist --data-dir data --kills 20               # sampler data path
+    .venv/bin/python -m benchmarks.kill_resume mnist_on_device --data-dir data --kills 20     # device data path
     .venv/bin/python -m benchmarks.kill_resume dqn --kills 20
+
+The two MNIST targets run the same preset on the two training data paths: a DataLoader with ``EpochShuffleSampler``
+and the device-resident ``DeviceBatchLoader`` (the default on a GPU; forced here, so it runs on the CPU too).
 
 Every second kill waits for a new checkpoint write to begin (a ``.partial-`` file in the checkpoint folder that
 was not left there by an earlier kill) and kills the process in the middle of it; the others wait until the resumed
@@ -29,6 +34,10 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 DETERMINISTIC = ["--trainer.deterministic", "true", "--trainer.enable_progress_bar", "false", "--seed_everything", "7"]
+MNIST_RUN = [
+    *["--trainer.max_epochs", "2", "--model.init_args.hidden_sizes", "[64, 32, 32]"],
+    *["--checkpoint_every_n_steps", "20"],
+]
 TARGETS = {
     # The tiny_net classifier preset on 5 epochs of 20,000 points (313 batches each), a checkpoint every 20 batches:
     # seconds per attempt, so 20 kills fit in minutes on a busy 2-core machine, and the run is long enough that
@@ -40,6 +49,11 @@ TARGETS = {
             *["--checkpoint_every_n_steps", "20"],
         ],
     ),
+    # The MNIST MLP, narrowed so that a step costs little, on 2 epochs of its 55,000 training images (430 batches
+    # each), a checkpoint every 20 batches, on each training data path (the reproduction: resuming the
+    # device path from a mid-epoch checkpoint failed with an AssertionError).
+    "mnist": ("mnist_ann", [*MNIST_RUN, "--data.on_device", "false"]),
+    "mnist_on_device": ("mnist_ann", [*MNIST_RUN, "--data.on_device", "true"]),
     # The Double-DQN preset (16 environments) for 40 epochs (10,000 updates, 40,000 agent steps), a checkpoint every
     # 200 updates. It trains hundreds of updates per second, hence the short default --max-delay (0.3 s): the
     # random kills do not reach the end before the 20th.
@@ -128,7 +142,7 @@ def main() -> None:
     parser.add_argument("target", choices=sorted(TARGETS))
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0, help="seed of the kill moments")
-    parser.add_argument("--data-dir", default=None, help="folder with the MNIST files (classifier)")
+    parser.add_argument("--data-dir", default=None, help="folder with the MNIST files (mnist, mnist_on_device)")
     parser.add_argument("--work", default=None, help="folder for the runs (default: a temporary folder)")
     parser.add_argument("--max-delay", type=float, default=0.3, help="latest random kill, s after a new checkpoint")
     args = parser.parse_args()

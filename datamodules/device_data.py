@@ -15,7 +15,8 @@ class EpochOrder:
     Every process draws the same permutation (same seed), then takes every ``world_size``-th index from
     ``rank``: disjoint shards. Training shards are padded by repeating the permutation's first indices so
     that every process takes the same number of steps (as DDP requires, like ``DistributedSampler``);
-    evaluation shards are not padded, so each example counts once. Lightning calls ``set_epoch``.
+    evaluation shards are not padded, so each example counts once. Its ``epoch`` is set by the loader's
+    ``set_position`` (no ``set_epoch``: Lightning would call that with its own count, a second writer).
     """
 
     def __init__(self, size: int, shuffle: bool, seed: int, rank: int = 0, world_size: int = 1) -> None:
@@ -24,9 +25,6 @@ class EpochOrder:
         self.size, self.shuffle, self.seed = size, shuffle, seed
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
 
     def __len__(self) -> int:
         if self.shuffle:  # padded to equal shards
@@ -48,9 +46,8 @@ class DeviceBatchLoader:
     """Iterates ``(images, labels)`` batches of tensors that already live on one device.
 
     No worker processes, no collate, no pinned staging copy, no host-to-device transfer: the index is
-    drawn on the device and a batch is ``tensor[index]``. Saves how far into the epoch it got, so a run
-    stopped mid-epoch resumes with the batches it had not seen (Lightning stores ``state_dict`` in the
-    checkpoint and calls ``load_state_dict`` on resume).
+    drawn on the device and a batch is ``tensor[index]``. ``set_position`` (called by
+    ``training_runs.resume.ResumeState``) chooses the epoch's order and, resuming mid-epoch, the first batch.
     """
 
     def __init__(self, *tensors: torch.Tensor, batch_size: int, order: EpochOrder, drop_last: bool = False) -> None:
@@ -59,12 +56,9 @@ class DeviceBatchLoader:
         if any(t.device != tensors[0].device for t in tensors):
             raise ValueError("DeviceBatchLoader's tensors must be on one device")
         self.tensors, self.batch_size, self.drop_last = tensors, batch_size, drop_last
-        self.sampler = order  # the attribute Lightning looks for to call set_epoch
+        self.sampler = order
         self.batch_sampler = None  # Lightning's DataLoader inspection reads both attributes
-        # Batches handed out this epoch. Lightning fetches no batch ahead from a loader with a length, so when
-        # it saves a checkpoint after training batch b this is b + 1: the first batch a resumed run needs.
-        self._batches_done = 0
-        self._skip = 0  # batches to skip in the next epoch started (after a mid-epoch resume)
+        self._skip = 0  # batches to skip in the next pass (a resumed epoch)
 
     def __len__(self) -> int:
         count = len(self.sampler)
@@ -75,12 +69,16 @@ class DeviceBatchLoader:
         first, self._skip = self._skip, 0
         for batch in range(first, len(self)):
             rows = index[batch * self.batch_size : (batch + 1) * self.batch_size]  # one gather per tensor
-            self._batches_done = batch + 1
             yield tuple(t[rows] for t in self.tensors)
 
+    def set_position(self, epoch: int, done: int) -> None:
+        """The next pass is epoch ``epoch``'s order without its first ``done`` batches."""
+        self.sampler.epoch, self._skip = epoch, done
+
+    # Checkpoints of earlier versions hold this loader's position in Lightning's loop state, and Lightning refuses to
+    # restore them into a loader without load_state_dict. The position now comes from ResumeState alone: ignored.
     def state_dict(self) -> dict[str, Any]:
-        return {"epoch": self.sampler.epoch, "batches_done": self._batches_done}
+        return {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.sampler.set_epoch(state["epoch"])
-        self._skip = state["batches_done"] if state["batches_done"] < len(self) else 0
+        pass

@@ -12,8 +12,9 @@ class EpochShuffleSampler(Sampler[int]):
     """A new random order of ``range(size)`` every epoch, drawn from its own generator seeded by (seed, epoch).
 
     Unlike ``RandomSampler`` it draws nothing from the global RNG and keeps no hidden position: the order of
-    epoch ``e`` is the same in every process and after every restart. ``start_at(n)`` makes the next pass begin
-    with the ``n``-th index (resuming mid-epoch); ``training_runs.resume.ResumeState`` sets the epoch and start.
+    epoch ``e`` is the same in every process and after every restart. ``training_runs.resume.ResumeState`` tells it
+    the epoch and, resuming mid-epoch, how many indices to skip (``set_position``). It has no ``set_epoch``:
+    Lightning would call that with its own count, which is off by one in a resumed epoch.
     """
 
     def __init__(self, size: int, seed: int | None = None) -> None:
@@ -22,12 +23,9 @@ class EpochShuffleSampler(Sampler[int]):
         self.epoch = 0
         self._start = 0
 
-    def use_epoch(self, epoch: int) -> None:
-        """(Not ``set_epoch``: Lightning calls that with its own count, which is off by one in a resumed epoch.)"""
-        self.epoch = epoch
-
-    def start_at(self, index: int) -> None:
-        self._start = index
+    def set_position(self, epoch: int, done: int) -> None:
+        """The next pass is epoch ``epoch``'s order without its first ``done`` indices."""
+        self.epoch, self._start = epoch, done
 
     def order(self, epoch: int) -> torch.Tensor:
         generator = torch.Generator().manual_seed((self.seed * 1_000_003 + epoch) % 2**63)
@@ -42,14 +40,15 @@ class EpochShuffleSampler(Sampler[int]):
 
 
 class SequentialSampler(Sampler[int]):
-    """``range(size)`` in order, like torch's ``SequentialSampler``, but able to start part-way (``start_at``)."""
+    """``range(size)`` in order, like torch's ``SequentialSampler``, but able to start part-way (``set_position``)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._start = 0
 
-    def start_at(self, index: int) -> None:
-        self._start = index
+    def set_position(self, epoch: int, done: int) -> None:
+        """The next pass starts at index ``done``; every epoch has the same order."""
+        self._start = done
 
     def __iter__(self) -> Iterator[int]:
         start, self._start = self._start, 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import lightning as L
 import torch
@@ -88,8 +87,6 @@ class MNISTDataModule(L.LightningDataModule):
         self.predict_files: list[Path] = []  # the files behind the predict set's rows, when predict_path is set
         self.sets: dict[str, TensorBatchDataset] = {}  # "train", "val", "test" once setup() has run
         self._device_sets: dict[tuple[str, torch.device], tuple[torch.Tensor, ...]] = {}  # copies on the device
-        self._device_train_loader: DeviceBatchLoader | None = None
-        self._device_loader_state: dict[str, Any] | None = None  # from a checkpoint, for the next train loader
 
     def _predicting_files(self) -> bool:
         return self.hparams.predict_path is not None and self.trainer is not None and self.trainer.predicting
@@ -175,13 +172,9 @@ class MNISTDataModule(L.LightningDataModule):
         return self.hparams.batch_size
 
     def train_dataloader(self) -> DataLoader | DeviceBatchLoader:
+        # Either loader's epoch and mid-epoch start are set by training_runs.resume.ResumeState (set_position).
         if self._data_on_device():
-            loader = self._device_loader("train", self.hparams.batch_size, shuffle=True)
-            if self._device_loader_state is not None:
-                loader.load_state_dict(self._device_loader_state)
-                self._device_loader_state = None
-            self._device_train_loader = loader
-            return loader
+            return self._device_loader("train", self.hparams.batch_size, shuffle=True)
         # Under DDP Lightning wraps the sampler in a DistributedSamplerWrapper: one shard per process.
         return DataLoader(
             self._set("train"),
@@ -200,25 +193,6 @@ class MNISTDataModule(L.LightningDataModule):
 
     def predict_dataloader(self) -> DataLoader | DeviceBatchLoader:
         return self._eval_loader("predict")
-
-    def state_dict(self) -> dict[str, Any]:
-        """Where the device-resident training loader stands in its epoch, for a mid-epoch resume.
-
-        (Saved here rather than only through Lightning's loader-state hooks: a model whose
-        ``configure_optimizers`` asks for ``estimated_stepping_batches`` makes Lightning 2.6 build the
-        loader before it restores the checkpoint, and the loader's own state is then never loaded.)
-        """
-        loader = self._device_train_loader
-        return {"device_train_loader": loader.state_dict()} if loader is not None else {}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state = state_dict.get("device_train_loader")
-        if state is None:
-            return
-        if self._device_train_loader is not None:
-            self._device_train_loader.load_state_dict(state)
-        else:
-            self._device_loader_state = state
 
     def _data_on_device(self) -> bool:
         if self.hparams.on_device is not None:

@@ -10,6 +10,7 @@ from datamodules import MNISTDataModule
 from datamodules.device_data import DeviceBatchLoader, EpochOrder
 from lightning_modules import ANN
 from tests.helpers import cli_args, quiet_trainer
+from training_runs.resume import ResumeState
 
 
 def test_epoch_order_shards_are_disjoint_equal_and_change_by_epoch():
@@ -20,7 +21,7 @@ def test_epoch_order_shards_are_disjoint_equal_and_change_by_epoch():
     assert len(set(torch.cat([d[:3] for d in drawn]).tolist())) == 9  # before the padding: no overlap
     first = shards[0].indices(torch.device("cpu"))
     assert torch.equal(first, drawn[0])  # same epoch, same order (resumable)
-    shards[0].set_epoch(1)
+    shards[0].epoch = 1
     assert not torch.equal(shards[0].indices(torch.device("cpu")), first)
 
 
@@ -65,7 +66,9 @@ def test_run_stopped_mid_epoch_resumes_with_the_batches_it_had_not_seen(tmp_path
         L.seed_everything(0)
         data = MNISTDataModule(data_dir=str(mnist_dir), val_size=50, batch_size=50, on_device=True)
         model = ANN(hidden_sizes=(16, 16, 16))
-        trainer = quiet_trainer(default_root_dir=tmp_path, callbacks=[recorder, *callbacks], **trainer_kwargs)
+        # ResumeState: the one way a loader learns its epoch and where a resumed epoch starts
+        callbacks = (recorder, ResumeState(), *callbacks)
+        trainer = quiet_trainer(default_root_dir=tmp_path, callbacks=list(callbacks), **trainer_kwargs)
         trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
 
     whole = BatchRecorder()
@@ -75,4 +78,5 @@ def test_run_stopped_mid_epoch_resumes_with_the_batches_it_had_not_seen(tmp_path
     fit(first, None, checkpoint, max_epochs=2, max_steps=3, enable_checkpointing=True)
     fit(rest, ckpt_path=str(tmp_path / "ckpt" / "epoch=0-step=3.ckpt"), max_epochs=2)
     assert len(whole.labels) == 10  # 250 training images in batches of 50, two epochs
+    assert whole.labels[:5] != whole.labels[5:]  # a new order in the second epoch
     assert first.labels + rest.labels == whole.labels

@@ -4,15 +4,25 @@ environment, bit for bit, as a run never stopped."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.demos.boring_classes import BoringModel
+from torch.utils.data import DataLoader, TensorDataset
 
 from cli import CLI, main
-from tests.helpers import QUIET
+from datamodules.device_data import DeviceBatchLoader, EpochOrder
+from datamodules.epoch_sampler import EpochShuffleSampler, SequentialSampler
+from rl.dqn.replay import Batch
+from rl.dqn.stream import ExperienceStream
+from tests.helpers import QUIET, quiet_trainer
 from tests.helpers import preset as preset_path  # `preset` names the parametrized preset below
+from training_runs.epoch_position import position_owner
+from training_runs.resume import ResumeState
 
 
 class RecordBatches(L.Callback):
@@ -77,6 +87,7 @@ SMALLER = {
     # 6 steps of 10 episodes per epoch; 20 greedy evaluation episodes
     "taxi_qlearning": ["--model.init_args.episodes_per_epoch", "60", "--model.init_args.val_episodes", "20"],
 }
+ON_DEVICE = ["--data.on_device", "true"]
 BATCHES_PER_EPOCH = {"tiny_net": 4, "cartpole_dqn": 20, "taxi_qlearning": 6}  # the MNIST presets: 5
 
 
@@ -125,20 +136,24 @@ def assert_identical(a: object, b: object, where: str = "") -> None:
         assert a == b, f"{where}: {a!r} != {b!r}"
 
 
-# The CNN (dropout, batch norm, augmentation, one-cycle schedule) in the fast suite; every preset in the full one.
-@pytest.mark.parametrize(
-    "preset",
-    [
-        "mnist_cnn",
-        *(
-            pytest.param(name, marks=pytest.mark.slow)
-            for name in ["mnist_ann", "mnist_lstm", "tiny_net", "cartpole_dqn", "taxi_qlearning"]
-        ),
-    ],
-)
-def test_stopped_and_resumed_equals_uninterrupted(preset, tmp_path, mnist_dir, monkeypatch):
+# Every preset on its training data path(s): a DataLoader with EpochShuffleSampler, and for MNIST also the
+# device-resident loader (the default on a GPU), here on the CPU through the same code. The CNN (dropout, batch
+# norm, augmentation, one-cycle schedule) on both paths is in the fast suite; the rest in the full one.
+_slow = pytest.mark.slow
+DATA_PATHS = [
+    pytest.param("mnist_cnn", [], id="mnist_cnn"),
+    pytest.param("mnist_cnn", ON_DEVICE, id="mnist_cnn-on_device"),
+    *[pytest.param(name, [], id=name, marks=_slow) for name in ("mnist_ann", "mnist_lstm")],
+    *[pytest.param(name, ON_DEVICE, id=f"{name}-on_device", marks=_slow) for name in ("mnist_ann", "mnist_lstm")],
+    *[pytest.param(name, [], id=name, marks=_slow) for name in ("tiny_net", "cartpole_dqn", "taxi_qlearning")],
+]
+
+
+@pytest.mark.parametrize(("preset", "data_path"), DATA_PATHS)
+def test_stopped_and_resumed_equals_uninterrupted(preset, data_path, tmp_path, mnist_dir, monkeypatch):
     straight_order = RecordBatches()
-    straight = state_of(run_with(monkeypatch, preset_args(preset, mnist_dir, tmp_path / "straight"), straight_order))
+    straight_args = preset_args(preset, mnist_dir, tmp_path / "straight", *data_path)
+    straight = state_of(run_with(monkeypatch, straight_args, straight_order))
     per_epoch = BATCHES_PER_EPOCH.get(preset, 5)
 
     # Mid-epoch: a checkpoint every 3 batches, a crash after batch 4, resumed after batch 3 (inside epoch 0).
@@ -153,7 +168,7 @@ def test_stopped_and_resumed_equals_uninterrupted(preset, tmp_path, mnist_dir, m
         scenarios.append(("in validation", per_epoch // 2, CrashInValidation()))
     for name, every, crash in scenarios:
         runs = tmp_path / name
-        args = preset_args(preset, mnist_dir, runs, "--checkpoint_every_n_steps", str(every))
+        args = preset_args(preset, mnist_dir, runs, *data_path, "--checkpoint_every_n_steps", str(every))
         before = RecordBatches()
         with pytest.raises(SystemExit, match="simulated crash"):
             run_with(monkeypatch, args, before, crash)
@@ -173,3 +188,99 @@ def test_stopped_and_resumed_equals_uninterrupted(preset, tmp_path, mnist_dir, m
             for key, value in logged.items():
                 assert key.endswith("_per_s") or straight_order.logged[step][key] == value, (name, step, key)
         assert_identical(resumed, straight, name)
+
+
+def test_every_training_loader_exposes_one_position_part():
+    images, labels = torch.arange(40).view(20, 2), torch.arange(20)
+    shuffled = EpochShuffleSampler(20, seed=1)
+    by_sample = DataLoader(TensorDataset(images, labels), batch_size=4, sampler=shuffled)
+    sequential = SequentialSampler(6)
+    by_chunk = DataLoader(list(range(6)), batch_size=None, sampler=sequential)
+    on_device = DeviceBatchLoader(images, labels, batch_size=4, order=EpochOrder(20, shuffle=True, seed=1))
+    stream = ExperienceStream(lambda: None, lambda: Batch(*[torch.zeros(1)] * 6), length=5)
+    assert position_owner(by_sample) == (shuffled, 4)  # the sampler counts samples: 4 per batch
+    assert position_owner(by_chunk) == (sequential, 1)
+    assert position_owner(on_device) == (on_device, 1)
+    assert position_owner(DataLoader(stream, batch_size=None)) == (stream, 1)
+    assert position_owner(DataLoader(TensorDataset(images))) is None  # torch's own sampler
+
+    shuffled.set_position(epoch=2, done=8)
+    assert list(shuffled) == shuffled.order(2)[8:].tolist()
+    assert list(shuffled) == shuffled.order(2).tolist()  # the start applies to one pass only
+    sequential.set_position(epoch=0, done=4)
+    assert list(by_chunk) == [4, 5]
+    whole = [y.tolist() for _, y in on_device]
+    on_device.set_position(epoch=0, done=3)
+    assert [y.tolist() for _, y in on_device] == whole[3:]
+    on_device.set_position(epoch=1, done=0)
+    assert [y.tolist() for _, y in on_device] != whole
+
+
+def test_experience_stream_resumes_after_the_batches_done_and_acts_one_batch_ahead():
+    made: list[int] = []
+
+    def draw() -> Batch:
+        made.append(len(made))
+        return Batch(*[torch.tensor([len(made) - 1])] * 6)
+
+    stream = ExperienceStream(lambda: None, draw, length=5)
+    stream.set_position(epoch=0, done=2)
+    handed = []
+    for batch in stream:
+        handed.append(int(batch.observations))
+        assert len(made) == min(len(handed) + 1, 3)  # the next batch is made before this one is trained on
+        stream.taken()
+    assert handed == [0, 1, 2]  # 5 - 2 batches
+    assert len(list(stream)) == 5  # the next pass is whole
+
+
+class PlainBatches:
+    """A training loader with a length and no set_position: batch i is filled with i."""
+
+    def __len__(self) -> int:
+        return 6
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        return (torch.full((2, 32), float(i)) for i in range(6))
+
+
+class PlainBatchesModel(BoringModel):
+    def train_dataloader(self) -> PlainBatches:  # type: ignore[override]
+        return PlainBatches()
+
+
+def test_a_loader_without_a_position_warns_in_one_line_and_starts_the_epoch_over(tmp_path):
+    class Seen(L.Callback):
+        def __init__(self) -> None:
+            self.firsts: list[float] = []
+
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+            self.firsts.append(float(batch[0, 0]))
+
+    def fit(seen: Seen, ckpt_path: str | None = None, **kwargs) -> None:
+        checkpoint = ModelCheckpoint(dirpath=tmp_path, every_n_train_steps=2, save_top_k=-1)
+        callbacks = [seen, ResumeState(), checkpoint]
+        trainer = quiet_trainer(callbacks=callbacks, enable_checkpointing=True, max_epochs=1, **kwargs)
+        trainer.fit(PlainBatchesModel(), ckpt_path=ckpt_path)
+
+    fit(Seen(), max_steps=2)
+    resumed = Seen()
+    with pytest.warns(UserWarning, match="^the training loader cannot start mid-epoch: no part of PlainBatches has "):
+        fit(resumed, ckpt_path=str(tmp_path / "epoch=0-step=2.ckpt"))
+    assert resumed.firsts == [0.0, 1.0, 2.0, 3.0]  # the epoch's data from its start, up to its 6 batches
+
+
+def test_a_device_path_checkpoint_of_an_earlier_version_resumes_mid_epoch(tmp_path, mnist_dir, monkeypatch):
+    # Earlier versions also put the device loader's position into Lightning's loop state, which Lightning restores
+    # mid-epoch when configure_optimizers does not read estimated_stepping_batches (no one-cycle schedule).
+    args = preset_args("mnist_ann", mnist_dir, tmp_path, *ON_DEVICE, "--checkpoint_every_n_steps", "3")
+    args += ["--model.init_args.scheduler", "none"]
+    with pytest.raises(SystemExit, match="simulated crash"):
+        run_with(monkeypatch, args, CrashAfterBatches(4))
+    last = tmp_path / "mnist_ann" / "version_0" / "checkpoints" / "last.ckpt"
+    saved = torch.load(last, weights_only=True)
+    assert saved["callbacks"]["ResumeState"]["batches_done"] == 3  # mid-epoch
+    saved["loops"]["fit_loop"]["state_dict"]["combined_loader"] = [{"epoch": 0, "batches_done": 3}]
+    torch.save(saved, last)
+    resumed = run_with(monkeypatch, [*args, "--ckpt_path", "last"])
+    assert resumed.trainer.global_step == 10  # 2 epochs of 5 batches

@@ -5,8 +5,8 @@ processes: every process's RNG states, since each draws its own dropout masks an
 way of restoring a loader's position (a stateful ``DataLoader``) is skipped when ``configure_optimizers`` reads
 ``trainer.estimated_stepping_batches`` before the restore (Lightning issue 20550), as the classifiers' one-cycle
 schedule does. So this callback keeps the position itself: it counts the batches of the current epoch, saves
-them with the RNG states, and when a run resumes it restores the RNGs and tells the training loader's sampler
-(``EpochShuffleSampler``) or dataset where to start, just before the first resumed batch.
+them with the RNG states, and tells the training loader which epoch it plays and where to start through the one
+protocol every training loader implements (``training_runs.epoch_position.EpochPosition``).
 """
 
 from __future__ import annotations
@@ -15,19 +15,11 @@ from typing import Any
 
 import lightning as L
 from lightning.pytorch.utilities import rank_zero_warn
-from torch.utils.data import DataLoader
 from torchmetrics import Metric
 
 from rl.distributed import gather
+from training_runs.epoch_position import position_owner
 from training_runs.rng import capture_rng_states, restore_rng_states
-
-
-def _loader_parts(loader: Any, method: str) -> list[Any]:
-    """The sampler(s) and dataset of a training loader that offer ``method`` (``use_epoch`` or ``start_at``)."""
-    if not isinstance(loader, DataLoader):
-        return []
-    candidates = {id(c): c for c in (loader.sampler, getattr(loader.batch_sampler, "sampler", None), loader.dataset)}
-    return [c for c in candidates.values() if c is not None and callable(getattr(c, method, None))]
 
 
 class ResumeState(L.Callback):
@@ -55,7 +47,6 @@ class ResumeState(L.Callback):
         }
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        self._module = pl_module
         self._rank, self._world_size = trainer.global_rank, trainer.world_size
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -74,11 +65,12 @@ class ResumeState(L.Callback):
                 f"--trainer.devices {len(saved)} to continue exactly)"
             )
         self._pending = state_dict
-        module = getattr(self, "_module", None)
-        if not state_dict["epoch_done"] and callable(getattr(module, "resume_mid_epoch", None)):
-            # A module whose loader makes its batches as they are consumed (an agent's experience stream) starts
-            # its loader before training starts, so it is told now how many batches of the epoch are done.
-            module.resume_mid_epoch(state_dict["batches_done"])  # type: ignore[union-attr]
+
+    # When the position is applied: every loader reads it when its pass draws the first batch, and Lightning draws
+    # the first batch of a loader with a length after on_train_start (a resumed epoch) and after
+    # on_train_epoch_start (a new epoch), also when configure_optimizers built the loader early. These two hooks are
+    # the single point for every loader. (A loader without a length would be iterated earlier, in the fit loop's
+    # setup, which no callback hook precedes: the DQN's ExperienceStream has a length for that reason.)
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.lr_change is not None:
@@ -90,30 +82,28 @@ class ResumeState(L.Callback):
             return  # on_train_epoch_start starts the next epoch as usual
         # Resumed mid-epoch: Lightning calls no on_train_epoch_start; continue with the batches not yet seen.
         self._epoch, self._batches_done = state["epoch"], state["batches_done"]
-        loader = trainer.train_dataloader
-        assert isinstance(loader, DataLoader)
-        for part in _loader_parts(loader, "use_epoch"):
-            part.use_epoch(self._epoch)
-        if callable(getattr(pl_module, "resume_mid_epoch", None)):
-            return  # told in load_state_dict
-        parts = _loader_parts(loader, "start_at")
-        if trainer.world_size > 1:
-            rank_zero_warn("resuming mid-epoch with several processes: the epoch's data order starts over")
-        elif not parts:
-            rank_zero_warn("the training loader cannot start mid-epoch: the resumed epoch's data starts over")
-        for part in parts if trainer.world_size == 1 else []:
-            # samplers count samples; a dataset of ready-made batches (batch_size None) counts batches
-            per_batch = loader.batch_size if part is not loader.dataset and loader.batch_size else 1
-            part.start_at(self._batches_done * per_batch)
+        self._set_position(trainer, self._epoch, self._batches_done)
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._epoch, self._batches_done, self._epoch_done = trainer.current_epoch, 0, False
-        for part in _loader_parts(trainer.train_dataloader, "use_epoch"):
-            part.use_epoch(self._epoch)
+        self._set_position(trainer, self._epoch, 0)
         # Metric states are saved (persistent) for mid-epoch resumes; a new epoch starts from zero counts.
         for module in pl_module.modules():
             if isinstance(module, Metric):
                 module.reset()
+
+    @staticmethod
+    def _set_position(trainer: L.Trainer, epoch: int, batches_done: int) -> None:
+        owner = position_owner(trainer.train_dataloader)
+        if owner is not None:
+            part, per_batch = owner
+            part.set_position(epoch, batches_done * per_batch)
+        elif batches_done:
+            rank_zero_warn(
+                f"the training loader cannot start mid-epoch: no part of {type(trainer.train_dataloader).__name__} "
+                f"has set_position(epoch, done) (training_runs.epoch_position.EpochPosition; with several processes "
+                f"Lightning wraps a DataLoader's sampler), so the resumed epoch's data starts over"
+            )
 
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int

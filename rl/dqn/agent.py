@@ -163,7 +163,6 @@ class DQN(L.LightningModule):
         self.example_input_array = torch.zeros(1, *obs_shape)
         self.evaluation = EvaluationRun(self.make_env)
         self._threads_before: int | None = None
-        self._resume_batches_done = 0  # set by resume_mid_epoch
         self._resume_pending: list[Batch] = []  # batches made before a mid-epoch checkpoint, not yet trained on
         self._resume_rng: torch.Tensor | None = None  # torch's RNG state in the checkpoint resumed from
         self.stream: ExperienceStream | None = None  # the training loader's dataset, once made
@@ -255,16 +254,11 @@ class DQN(L.LightningModule):
             return self.buffer.sample(self.hparams.batch_size)
         return self.buffer.latest(self.hparams.batch_size)
 
-    def resume_mid_epoch(self, batches_done: int) -> None:
-        """Called while a checkpoint written mid-epoch is restored: the epoch continues after ``batches_done``."""
-        self._resume_batches_done = batches_done
-
     def train_dataloader(self) -> DataLoader:
-        done, self._resume_batches_done = self._resume_batches_done, 0
+        # training_runs.resume.ResumeState tells the stream where a resumed epoch starts (set_position)
         pending, self._resume_pending = self._resume_pending, []
         rng, self._resume_rng = self._resume_rng, None
-        steps = self.hparams.steps_per_epoch
-        self.stream = ExperienceStream(self.collect, self.draw, steps, done, pending, rng if done else None)
+        self.stream = ExperienceStream(self.collect, self.draw, self.hparams.steps_per_epoch, pending, rng)
         return DataLoader(self.stream, batch_size=None, num_workers=0)  # batches come ready-made
 
     def on_train_batch_start(self, batch: Batch, batch_idx: int) -> None:
