@@ -36,14 +36,20 @@ class ExperienceStream(IterableDataset):
         draw: Callable[[], Batch],
         length: int,
         done: int = 0,
-        pending: list[Batch] | None = None,
     ) -> None:
+        """
+        Args:
+            collect: Acts in the environments before each batch (the agent's share of environment steps).
+            draw: Makes one training batch from the replay buffer.
+            length: Batches per pass (Lightning epoch).
+            done: Batches of the first pass already trained on (a run resumed mid-epoch).
+        """
         super().__init__()
         self.collect = collect
         self.draw = draw
         self.length = length
         self.done = done  # batches of the first pass already trained on (a run resumed mid-epoch)
-        self.pending = pending or []  # batches of the first pass made before the checkpoint, not yet trained on
+        self.pending: list[Batch] = []  # the first pass's batches made before the checkpoint (load_state_dict)
         self.ahead: deque[Batch] = deque()  # batches handed to Lightning's loop and not yet trained on
 
     def __iter__(self) -> Iterator[Batch]:
