@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
 
     device = torch.device(args.device)
     agent.to(device)
-    agent.curves.after_update = lambda agent, loss, q: None  # no Trainer here to log to
+    agent.curves.after_update = lambda module, loss, q, finished: None  # no Trainer here to log to
     optimizer = agent.configure_optimizers()
     torch.set_num_threads(args.threads or agent.hparams.num_threads or torch.get_num_threads())
 

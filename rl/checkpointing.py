@@ -28,6 +28,20 @@ def generator_from_state(state: dict[str, Any]) -> np.random.Generator:
     return np.random.Generator(bit_generator)
 
 
+def time_limit_elapsed(wrapper: TimeLimit, set_to: int | None = None) -> int:
+    """The step count of ``wrapper``'s running episode, first set to ``set_to`` if given. Truncation depends on it,
+    and gymnasium offers no public way to read or set it: this is the one place that touches its private
+    ``_elapsed_steps`` (checked against gymnasium 1.4.0; tests/test_dqn_state.py fails loudly if it is renamed)."""
+    if "_elapsed_steps" not in vars(wrapper):
+        raise RuntimeError(
+            f"gymnasium {gym.__version__}'s TimeLimit has no _elapsed_steps: update rl.checkpointing.time_limit_elapsed"
+        )
+    counted: Any = wrapper  # gymnasium types the counter as None (its value before the first reset)
+    if set_to is not None:
+        counted._elapsed_steps = set_to
+    return counted._elapsed_steps
+
+
 def _wrappers(env: gym.Env) -> Iterator[gym.Wrapper]:
     while isinstance(env, gym.Wrapper):
         yield env
@@ -51,7 +65,7 @@ def env_state(env: gym.Env) -> dict[str, Any]:
         state["emulator"] = torch.frombuffer(bytearray(emulator), dtype=torch.uint8)
     for wrapper in _wrappers(env):
         if isinstance(wrapper, TimeLimit):
-            state["elapsed_steps"] = wrapper._elapsed_steps  # no public setter; truncation depends on it
+            state["elapsed_steps"] = time_limit_elapsed(wrapper)
         elif isinstance(wrapper, FrameStackObservation):
             state["frames"] = torch.from_numpy(np.stack(wrapper.obs_queue))  # (k, obs_dim), oldest first
         elif isinstance(wrapper, AtariPreprocessing):  # lives decide the next life-loss terminal
@@ -71,7 +85,7 @@ def load_env_state(env: gym.Env, state: dict[str, Any]) -> None:
         inner.restore_state(ALEState(state["emulator"].numpy().tobytes()))
     for wrapper in _wrappers(env):
         if isinstance(wrapper, TimeLimit):
-            wrapper._elapsed_steps = state["elapsed_steps"]
+            time_limit_elapsed(wrapper, set_to=state["elapsed_steps"])
         elif isinstance(wrapper, FrameStackObservation):
             wrapper.obs_queue.extend(frame.numpy().copy() for frame in state["frames"])  # maxlen k: replaces all
         elif isinstance(wrapper, AtariPreprocessing) and "lives" in state:

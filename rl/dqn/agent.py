@@ -21,7 +21,7 @@ from rl.dqn.env_loop import EnvLoop
 from rl.dqn.frame_replay import replay_buffer_for
 from rl.dqn.network import q_network_for
 from rl.dqn.replay import Batch
-from rl.dqn.state import load_state, save_state
+from rl.dqn.state import gather_state, own_state
 from rl.dqn.stopping import StopRule
 from rl.dqn.stream import ExperienceStream
 from rl.dqn.td import batch_loss, update_target
@@ -159,13 +159,12 @@ class DQN(L.LightningModule):
         self.epsilon = 1.0  # exploration rate of the latest environment step
         threshold = probe.spec.reward_threshold if probe.spec else None
         self.stop_rule = StopRule(env_id, val_episodes, threshold, stop_return, stop_evaluations)
-        self.curves = TrainingCurves()
+        self.curves = TrainingCurves(batch_size)
         self.example_input_array = torch.zeros(1, *obs_shape)
         self.evaluation = EvaluationRun(self.make_env)
         self._threads_before: int | None = None
-        self._resume_pending: list[Batch] = []  # batches made before a mid-epoch checkpoint, not yet trained on
-        self._resume_rng: torch.Tensor | None = None  # torch's RNG state in the checkpoint resumed from
-        self.stream: ExperienceStream | None = None  # the training loader's dataset, once made
+        # the training loader's dataset; made here so that a checkpoint can restore its batches ahead
+        self.stream = ExperienceStream(self.collect, self.draw, steps_per_epoch)
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
         return self.q_net(observations)  # (B, obs_dim) -> (B, num_actions)
@@ -216,7 +215,7 @@ class DQN(L.LightningModule):
         if self.hparams.num_threads is not None:
             self._threads_before = torch.get_num_threads()
             torch.set_num_threads(self.hparams.num_threads)
-        if stage == "fit" and self.env_loop.observations is None:
+        if stage == "fit" and not self.env_loop.started:
             # Seeded by seed_everything (the same seed in every process); resuming overwrites this state.
             rank, _ = rank_and_world()
             self.env_loop.reset(seed=training_seed(np.random.default_rng(torch.initial_seed()), rank))
@@ -256,14 +255,10 @@ class DQN(L.LightningModule):
 
     def train_dataloader(self) -> DataLoader:
         # training_runs.resume.ResumeState tells the stream where a resumed epoch starts (set_position)
-        pending, self._resume_pending = self._resume_pending, []
-        rng, self._resume_rng = self._resume_rng, None
-        self.stream = ExperienceStream(self.collect, self.draw, self.hparams.steps_per_epoch, pending, rng)
-        return DataLoader(self.stream, batch_size=None, num_workers=0)  # batches come ready-made
+        return self.stream.loader()
 
     def on_train_batch_start(self, batch: Batch, batch_idx: int) -> None:
-        if self.stream is not None:
-            self.stream.taken()  # what a checkpoint must hold as made but not trained on (see ExperienceStream)
+        self.stream.taken()  # what a checkpoint must hold as made but not trained on (see ExperienceStream)
 
     # ---- learning ------------------------------------------------------------------------------------------
 
@@ -276,7 +271,7 @@ class DQN(L.LightningModule):
         if self.target_net is not None and step > 0 and step % hp.target_update_interval == 0:
             update_target(self.target_net, self.q_net, hp.tau)
         loss, q_values = batch_loss(self.q_net, self.target_net, batch, hp.gamma, hp.double_dqn, hp.loss)
-        self.curves.after_update(self, loss.detach(), q_values.detach())
+        self.curves.after_update(self, loss.detach(), q_values.detach(), self.env_loop.finished)
         return loss
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None) -> None:
@@ -286,10 +281,10 @@ class DQN(L.LightningModule):
     def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
         hp = self.hparams
         if batch_idx == hp.steps_per_epoch - 1:
-            self.curves.epoch_ended(self)
+            self.curves.epoch_ended(self, self.env_steps, self.env_loop.episodes, self.epsilon)
 
     def on_train_epoch_start(self) -> None:
-        self.curves.epoch_started(self)
+        self.curves.epoch_started(self.env_steps)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         # Fused: one kernel for the whole update; for tiny networks per-tensor overhead dominates the step.
@@ -327,10 +322,29 @@ class DQN(L.LightningModule):
         self.evaluation.log(self, "test")
 
     # ---- checkpoints: everything a faithful resume needs beyond weights and optimizer ----------------------
+    # Each part owns its state; the agent composes them (layout: rl/dqn/state.py). Torch's RNG states are saved by
+    # training_runs.resume.ResumeState, which Lightning restores after this hook.
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint[AGENT_STATE_KEY] = save_state(self)
+        own = {
+            "buffer": self.buffer.state_dict(),
+            "env_loop": self.env_loop.state_dict() if self.env_loop.started else None,
+            "steps_owed": self.steps_owed,
+            "stream": self.stream.state_dict(),
+            "curves": self.curves.state_dict(),
+        }
+        shared = {"epsilon": self.epsilon, "stop_rule": self.stop_rule.state_dict()}
+        checkpoint[AGENT_STATE_KEY] = gather_state(own, shared)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         resuming = self._trainer is not None and self.trainer.state.fn == "fit"
-        load_state(self, checkpoint[AGENT_STATE_KEY], resuming)
+        own, shared = own_state(checkpoint[AGENT_STATE_KEY], resuming)
+        self.buffer.load_state_dict(own["buffer"])
+        if own["env_loop"] is not None:
+            self.env_loop.load_state_dict(own["env_loop"])
+        self.steps_owed = own["steps_owed"]
+        if resuming:  # what only training goes on with: the batches made ahead, the loss since the last log
+            self.stream.load_state_dict(own["stream"])
+            self.curves.load_state_dict(own["curves"])
+        self.epsilon = shared["epsilon"]
+        self.stop_rule.load_state_dict(shared["stop_rule"])

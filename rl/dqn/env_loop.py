@@ -98,6 +98,11 @@ class EnvLoop:
         self.env_steps += self.num_envs
         self.observations = next_observations
 
+    @property
+    def started(self) -> bool:
+        """Whether :meth:`reset` (or a load) has started the episodes: only then is there a state to save."""
+        return self.observations is not None
+
     def state_dict(self) -> dict[str, Any]:
         if self.observations is None:
             raise RuntimeError("nothing to save before reset()")

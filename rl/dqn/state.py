@@ -1,63 +1,57 @@
-"""What a faithful DQN resume needs beyond weights and optimizer, for one process or several.
+"""The layout of the DQN's checkpointed state: one part per process, gathered in rank order, beside the parts
+every process shares; and the translation of the layout written before the parts owned their state.
 
-Every process has its own replay buffer, environments and RNGs; Lightning calls ``on_save_checkpoint`` in every
-process but writes only process 0's dict, so the processes' own states are gathered into it, in rank order.
+Every process has its own replay buffer, environments and experience stream; Lightning calls
+``on_save_checkpoint`` in every process but writes only process 0's dict, so the processes' own parts are gathered
+into it. This module only arranges dicts the agent's parts made (``state_dict``): it knows nothing of the agent.
+Torch's RNG states are not here: ``training_runs.resume.ResumeState`` saves every process's.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-import torch
+from typing import Any
 
 from rl.distributed import gather, rank_and_world
-from rl.dqn.replay import Batch
-
-if TYPE_CHECKING:
-    from rl.dqn.agent import DQN
+from training_runs.errors import UserError
 
 
-def save_state(agent: DQN) -> dict[str, Any]:
-    ahead = list(agent.stream.ahead) if agent.stream is not None else []
-    loss_sum = agent.curves.loss_sum
-    own = {
-        "buffer": agent.buffer.state_dict(),
-        "env_loop": agent.env_loop.state_dict() if agent.env_loop.observations is not None else None,
-        "steps_owed": agent.steps_owed,
-        "torch_rng": torch.get_rng_state(),  # replay sampling
-        # Mid-epoch: the batch Lightning already fetched (its acting and replay draw are in the state above).
-        "ahead": [{name: field.cpu() for name, field in batch._asdict().items()} for batch in ahead],
-        # The training loss is logged as the mean since the last log: the part summed before the checkpoint.
-        "loss_since_log": (None if loss_sum is None else loss_sum.cpu(), agent.curves.loss_count),
-    }
-    return {
-        "processes": gather(own),  # a collective call: every process is in on_save_checkpoint together
-        "epsilon": agent.epsilon,
-        "solved_at": agent.stop_rule.solved_at,
-        "stop_streak": agent.stop_rule.streak,
-    }
+def gather_state(own: dict[str, Any], shared: dict[str, Any]) -> dict[str, Any]:
+    """``own``: this process's parts; ``shared``: the parts all processes have alike (process 0's are written).
+    A collective call: every process is in ``on_save_checkpoint`` together."""
+    return {"processes": gather(own), **shared}
 
 
-def load_state(agent: DQN, state: dict[str, Any], resuming: bool) -> None:
-    """Each process takes its own part; only resuming training needs as many processes as wrote it."""
+def own_state(state: dict[str, Any], resuming: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(this process's parts, the shared parts) of a checkpoint's state, in either layout. Only resuming training
+    needs as many processes as wrote it; testing or playing uses no buffer, so any process's part will do."""
+    if "stop_rule" not in state:
+        state = _from_first_layout(state)
     processes = state["processes"]
     rank, world = rank_and_world()
     if resuming and len(processes) != world:
-        raise ValueError(
+        raise UserError(
             f"the checkpoint holds the state of {len(processes)} process(es), this run has {world}: "
             f"resume with --trainer.devices {len(processes)}"
         )
-    own = processes[min(rank, len(processes) - 1)]  # testing or playing uses no buffer: any part will do
-    agent.buffer.load_state_dict(own["buffer"])
-    if own["env_loop"] is not None:
-        agent.env_loop.load_state_dict(own["env_loop"])
-    agent.steps_owed = own["steps_owed"]
-    torch.set_rng_state(own["torch_rng"])
-    if resuming:  # (checkpoints written before these keys existed resume as from an epoch boundary)
-        agent._resume_pending = [Batch(**fields) for fields in own.get("ahead", [])]
-        agent._resume_rng = own["torch_rng"]
-        loss_sum, agent.curves.loss_count = own.get("loss_since_log", (None, 0))
-        agent.curves.loss_sum = None if loss_sum is None else loss_sum.to(agent.device)
-    agent.epsilon = state["epsilon"]
-    agent.stop_rule.solved_at = state["solved_at"]
-    agent.stop_rule.streak = state["stop_streak"]
+    shared = {key: value for key, value in state.items() if key != "processes"}
+    return processes[min(rank, len(processes) - 1)], shared
+
+
+def _from_first_layout(state: dict[str, Any]) -> dict[str, Any]:
+    """The layout of checkpoints written before the parts owned their state: the stream's batches ahead, the
+    loss summed since the last log and the stop rule's fields sat beside the rest (some only in later versions:
+    those resume as from an epoch boundary); torch's RNG state, saved there too, is left to ResumeState's copy."""
+    processes = []
+    for own in state["processes"]:
+        loss_sum, loss_count = own.get("loss_since_log", (None, 0))
+        processes.append(
+            {
+                "buffer": own["buffer"],
+                "env_loop": own["env_loop"],
+                "steps_owed": own["steps_owed"],
+                "stream": {"ahead": own.get("ahead", [])},
+                "curves": {"loss_sum": loss_sum, "loss_count": loss_count},
+            }
+        )
+    stop_rule = {"solved_at": state["solved_at"], "streak": state["stop_streak"]}
+    return {"processes": processes, "epsilon": state["epsilon"], "stop_rule": stop_rule}

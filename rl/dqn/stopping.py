@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lightning.pytorch.utilities import rank_zero_info
 
 
@@ -41,3 +43,10 @@ class StopRule:
             return False
         rank_zero_info(f"Stopping: {self.streak} evaluation(s) in a row with a mean return >= {self.stop_return}")
         return True
+
+    def state_dict(self) -> dict[str, Any]:
+        """What a resumed run needs to decide as the uninterrupted one: the solve step and the running streak."""
+        return {"solved_at": self.solved_at, "streak": self.streak}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.solved_at, self.streak = state["solved_at"], state["streak"]

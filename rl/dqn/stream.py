@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import torch
-from torch.utils.data import IterableDataset
+from torch.utils.data import DataLoader, IterableDataset
 
 from rl.dqn.replay import Batch
 
@@ -27,9 +28,9 @@ class ExperienceStream(IterableDataset):
     and a stream resumed from it yields them (``pending``) before it makes new ones, so a run resumed mid-epoch is
     bit-exact.
 
-    Making a DataLoader's iterator draws a base seed from torch's global RNG. The uninterrupted run drew it at the
-    epoch's start, before the checkpoint; a run resumed mid-epoch draws it again after restoring the RNG, so its
-    first pass, when it starts mid-epoch, puts back the checkpoint's RNG state (``rng_state``) before it draws.
+    Making a DataLoader's iterator draws a base seed, from torch's global RNG unless the loader has its own
+    generator: :meth:`loader` gives it one, so a run resumed mid-epoch (which makes an iterator the uninterrupted
+    run made before the checkpoint) draws its replay batches from the same global RNG state as that run.
     """
 
     def __init__(
@@ -37,16 +38,19 @@ class ExperienceStream(IterableDataset):
         collect: Callable[[], None],
         draw: Callable[[], Batch],
         length: int,
-        pending: list[Batch] | None = None,
-        rng_state: torch.Tensor | None = None,
     ) -> None:
+        """
+        Args:
+            collect: Acts in the environments before each batch (the agent's share of environment steps).
+            draw: Makes one training batch from the replay buffer.
+            length: Batches per pass (Lightning epoch).
+        """
         super().__init__()
         self.collect = collect
         self.draw = draw
         self.length = length
-        self.pending = pending or []  # batches of the first pass made before the checkpoint, not yet trained on
-        self.rng_state = rng_state  # torch's RNG state at the mid-epoch checkpoint the first pass resumes
-        self.ahead: deque[Batch] = deque()  # batches made and not yet trained on
+        self.pending: list[Batch] = []  # the first pass's batches made before the checkpoint (load_state_dict)
+        self.ahead: deque[Batch] = deque()  # batches handed to Lightning's loop and not yet trained on
         self._skip = 0  # batches of the next pass already trained on (set_position)
 
     def __len__(self) -> int:
@@ -59,9 +63,6 @@ class ExperienceStream(IterableDataset):
     def __iter__(self) -> Iterator[Batch]:
         done, self._skip = self._skip, 0
         pending, self.pending = self.pending, []
-        rng_state, self.rng_state = self.rng_state, None
-        if done and rng_state is not None:
-            torch.set_rng_state(rng_state)
         self.ahead.clear()
         count = self.length - done
 
@@ -85,3 +86,16 @@ class ExperienceStream(IterableDataset):
     def taken(self) -> None:
         """The training loop starts on the oldest batch handed out: it is no longer ahead."""
         self.ahead.popleft()
+
+    def loader(self) -> DataLoader:
+        """The training loader: ready-made batches, made in this process (``num_workers=0``). Its own generator
+        draws the iterator's unused base seed, which would otherwise move torch's global RNG (replay sampling)."""
+        return DataLoader(self, batch_size=None, num_workers=0, generator=torch.Generator())
+
+    def state_dict(self) -> dict[str, Any]:
+        """The batches made but not yet trained on (their acting and replay draws are already in the agent's state),
+        as tensors: the first pass of a stream resumed from it yields them before it makes new ones."""
+        return {"ahead": [{name: field.cpu() for name, field in batch._asdict().items()} for batch in self.ahead]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.pending = [Batch(**fields) for fields in state["ahead"]]
