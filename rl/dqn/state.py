@@ -48,6 +48,7 @@ def load_state(agent: DQN, state: dict[str, Any], resuming: bool) -> None:
             f"resume with --trainer.devices {len(processes)}"
         )
     own = processes[min(rank, len(processes) - 1)]  # testing or playing uses no buffer: any part will do
+    agent.acting_processes = len(processes)  # its env steps are the checkpoint's, whatever this run's processes
     agent.buffer.load_state_dict(own["buffer"])
     if own["env_loop"] is not None:
         agent.env_loop.load_state_dict(own["env_loop"])
