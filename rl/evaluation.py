@@ -1,4 +1,5 @@
-"""Greedy evaluation shared by every agent: fixed-seed episodes played in lockstep, and how they are logged.
+"""Greedy evaluation shared by every agent: fixed-seed episodes split between the processes, played in
+lockstep, gathered in seed order and logged, so one process or several report the same numbers.
 
 A policy maps a batch of observations to a batch of actions, so one network call (or one table lookup) serves
 every episode still running: 1,000 evaluation episodes cost about as many calls as the longest one.

@@ -11,13 +11,18 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+import warnings
 from pathlib import Path
+from types import SimpleNamespace
 
+import lightning as L
 import pytest
 
 from cli import main
 from rl.evaluation import evaluation_batches
 from tests.helpers import QUIET, ROOT, preset
+from training_runs.resume import ResumeState
+from training_runs.rng import capture_rng_states
 
 # Brief Taxi training: greedy returns that still vary from seed to seed. 250 test episodes: batches of
 # 100, 100 and 50, so the two processes play different numbers of episodes.
@@ -99,3 +104,14 @@ def test_evaluation_batches_give_each_seed_to_one_process_and_each_process_as_ma
     played = [seed for share in shares for batch in share for seed in batch]
     assert sorted(played) == list(range(10, 10 + episodes))  # each seed once
     assert all(len(batch) <= (max_batch or episodes) for batch in batches)
+
+
+@pytest.mark.parametrize(("stage", "warns"), [("fit", True), ("validate", False), ("test", False)])
+def test_rng_states_of_another_process_count_matter_only_to_a_resumed_fit(stage, warns):
+    callback = ResumeState()
+    callback.setup(SimpleNamespace(global_rank=0, world_size=2), L.LightningModule(), stage)  # type: ignore[arg-type]
+    one_process = {"epoch": 0, "batches_done": 0, "epoch_done": True, "rng": [capture_rng_states()]}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        callback.load_state_dict(one_process)
+    assert any("RNG states" in str(warning.message) for warning in caught) == warns
