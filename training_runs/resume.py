@@ -68,7 +68,7 @@ class ResumeState(L.Callback):
         rank, world = getattr(self, "_rank", 0), getattr(self, "_world_size", 1)
         if len(saved) == world:
             restore_rng_states(saved[rank])
-        elif getattr(self, "_fitting", True):  # only a resumed fit continues them; validate and test play seeded episodes
+        elif getattr(self, "_fitting", True):  # only a resumed fit continues them: evaluations are seeded
             rank_zero_warn(
                 f"the checkpoint holds the RNG states of {len(saved)} process(es), this run has {world}: the RNGs "
                 f"start from the seed, so the resumed run differs from an uninterrupted one (resume with "
