@@ -34,11 +34,6 @@ def gather(value: T) -> list[T]:
     return values
 
 
-def shards(items: list[T], world: int) -> list[list[T]]:
-    """``items`` dealt round-robin into ``world`` disjoint lists: process r takes ``shards(...)[r]``."""
-    return [items[rank::world] for rank in range(world)]
-
-
 def check_identical(module: nn.Module, name: str) -> None:
     """Fails loudly if ``module``'s parameters differ between processes (compares one checksum each)."""
     checksums = gather(float(sum(p.detach().double().sum() for p in module.parameters())))

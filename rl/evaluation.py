@@ -1,4 +1,5 @@
-"""Greedy evaluation shared by every agent: fixed-seed episodes played in lockstep, and how they are logged.
+"""Greedy evaluation shared by every agent: fixed-seed episodes split between the processes, played in
+lockstep, gathered in seed order and logged, so one process or several report the same numbers.
 
 A policy maps a batch of observations to a batch of actions, so one network call (or one table lookup) serves
 every episode still running: 1,000 evaluation episodes cost about as many calls as the longest one.
@@ -15,10 +16,10 @@ import lightning as L
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, DistributedSampler
 
-from rl.distributed import gather, rank_and_world, shards
-from rl.seeds import evaluation_seeds
+from rl.distributed import gather, rank_and_world
+from rl.seeds import TEST_FIRST_SEED, VAL_FIRST_SEED, evaluation_seeds
 
 Policy = Callable[[np.ndarray], np.ndarray]  # (E, *obs_shape) observations -> (E,) int actions
 # Called after every step of episode i: (i, action, reward, next observation)
@@ -83,20 +84,32 @@ def concatenate(parts: Sequence[Episodes]) -> Episodes:
     return Episodes(*(np.concatenate(field) for field in zip(*parts, strict=True)))
 
 
-def seed_loader(first_seed: int, episodes: int) -> DataLoader:
-    """The seeds of one evaluation as one batch per process, its share of them, to play in lockstep.
+def evaluation_batches(first_seed: int, episodes: int, world: int, max_batch: int | None = None) -> list[list[int]]:
+    """The seeds of one evaluation in batches of consecutive seeds, dealt round-robin: process r plays batches
+    r, r + world, ...
 
-    With several processes Lightning's unrepeated distributed sampler hands dataset item r to process r, so
-    the processes play disjoint shares; :func:`gather_episodes` puts them back together.
+    A batch holds a process's whole share (one batch each: the fewest policy calls) or ``max_batch`` seeds if
+    fewer. Empty batches pad the list to a multiple of ``world``, so every process plays as many batches (an
+    empty one plays nothing) and none is left out of the gather that ends the evaluation.
     """
-    _, world = rank_and_world()
-    per_process = shards(evaluation_seeds(first_seed, episodes), world)
-    return DataLoader(per_process, batch_size=None)  # type: ignore[arg-type]  # a list serves as a dataset
+    seeds = evaluation_seeds(first_seed, episodes)
+    size = max(1, -(-episodes // world))  # ceil: one batch per process
+    if max_batch is not None:
+        size = min(size, max_batch)
+    batches = [seeds[start : start + size] for start in range(0, episodes, size)]
+    return batches + [[] for _ in range(-len(batches) % world)]
 
 
-def gather_episodes(parts: Sequence[Episodes]) -> Episodes:
-    """Every process's episodes of one evaluation, in rank order (a collective call: every process makes it)."""
-    return concatenate([part for process_parts in gather(list(parts)) for part in process_parts])
+def seed_loader(first_seed: int, episodes: int, max_batch: int | None = None) -> DataLoader:
+    """This process's batches of :func:`evaluation_batches`, one per validation or test step.
+
+    The loader brings its own ``DistributedSampler``: Lightning leaves such a loader as it is, where it would
+    give a plain one a sampler that repeats items to even out the processes' shares (and warn about it).
+    """
+    rank, world = rank_and_world()
+    batches: Any = evaluation_batches(first_seed, episodes, world, max_batch)  # a list serves as a dataset
+    sampler: DistributedSampler[list[int]] = DistributedSampler(batches, num_replicas=world, rank=rank, shuffle=False)
+    return DataLoader(batches, batch_size=None, sampler=sampler)
 
 
 def evaluation_metrics(stage: str, episodes: Episodes) -> dict[str, float]:
@@ -117,33 +130,67 @@ def evaluation_metrics(stage: str, episodes: Episodes) -> dict[str, float]:
 
 
 class EvaluationRun:
-    """One evaluation's episodes, played batch by batch in environments made once and reused (their own: reseeding
-    them never disturbs the training environments), then gathered from every process and logged."""
+    """Every agent's validation and test: fixed-seed greedy episodes split between the processes, played batch
+    by batch in lockstep, gathered and logged.
 
-    def __init__(self, make_env: Callable[[], gym.Env]) -> None:
+    The agent's hooks hand over: ``loader`` (its dataloaders), ``start`` (epoch start), ``play`` (each step,
+    with its greedy policy) and ``log`` (epoch end). The episodes are played in environments of their own, made
+    once and reused, so reseeding them never disturbs the training environments.
+    """
+
+    def __init__(self, make_env: Callable[[], gym.Env], max_batch: int | None = None) -> None:
+        """
+        Args:
+            make_env: A fresh evaluation environment.
+            max_batch: Most episodes played in lockstep by one step; ``None``: a process's whole share at once.
+        """
         self.make_env = make_env
+        self.max_batch = max_batch
         self.envs: list[gym.Env] = []  # one per episode of a batch
-        self.parts: list[Episodes] = []  # this process's batches so far
+        self.parts: list[tuple[int, Episodes]] = []  # this process's batches so far, by their first seed
+
+    def loader(self, stage: str, episodes: int) -> DataLoader:
+        """The seeds of ``stage`` (``val`` or ``test``): disjoint ranges, the same for every agent."""
+        first_seed = VAL_FIRST_SEED if stage == "val" else TEST_FIRST_SEED
+        return seed_loader(first_seed, episodes, self.max_batch)
+
+    def start(self) -> None:
+        """Forgets the batches of an evaluation that never reached ``log`` (an interrupted one)."""
+        self.parts.clear()
 
     def play(self, policy: Policy, seeds: Sequence[int]) -> None:
+        if not seeds:
+            return  # a padding batch (see evaluation_batches)
         while len(self.envs) < len(seeds):
             self.envs.append(self.make_env())
-        self.parts.append(play_episodes(self.envs, policy, seeds))
+        self.parts.append((int(seeds[0]), play_episodes(self.envs, policy, seeds)))
 
-    def log(self, module: L.LightningModule, stage: str) -> float:
-        """Logs every process's episodes (so each logs, and decides on, all of them), returns their mean return
-        and starts the next evaluation afresh."""
-        episodes = gather_episodes(self.parts)
+    def gather(self) -> Episodes | None:
+        """Every process's episodes, in seed order whatever the number of processes (so the metrics are
+        bit-identical to one process's); ``None`` if none were played. A collective call."""
+        parts = sorted((part for process_parts in gather(self.parts) for part in process_parts), key=lambda p: p[0])
         self.parts.clear()
-        return log_evaluation(module, stage, episodes)
+        return concatenate([episodes for _, episodes in parts]) if parts else None
+
+    def log(self, module: L.LightningModule, stage: str, extra: dict[str, float] | None = None) -> float | None:
+        """Logs every process's episodes (so each logs, and decides on, all of them) and ``extra`` values that are
+        the same on every process; returns the mean return (``None``: no episodes were played)."""
+        episodes = self.gather()
+        if episodes is None:
+            return None
+        metrics = evaluation_metrics(stage, episodes)
+        log_everywhere_same(module, {**metrics, **(extra or {})})
+        return metrics[f"{stage}/mean_return"]
 
 
-def log_evaluation(module: L.LightningModule, stage: str, episodes: Episodes) -> float:
-    """Logs :func:`evaluation_metrics` from ``module`` and returns the mean return."""
-    metrics = evaluation_metrics(stage, episodes)
+def log_everywhere_same(module: L.LightningModule, metrics: dict[str, float]) -> None:
+    """Logs values that every process holds alike (gathered from all of them, or equal by construction).
+
+    ``sync_dist`` tells Lightning they are whole-run values: without it, it warns at every epoch-level log of a
+    distributed run. ``reduce_fx="max"`` makes its all-reduce return them unchanged, where a mean could round.
+    """
     for name, value in metrics.items():
-        module.log(name, value, prog_bar=name.endswith("mean_return"))
-    return metrics[f"{stage}/mean_return"]
+        module.log(name, value, prog_bar=name.endswith("mean_return"), sync_dist=True, reduce_fx="max")
 
 
 def log_env_steps(agent: L.LightningModule) -> None:

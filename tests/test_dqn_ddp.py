@@ -34,6 +34,7 @@ def fit(runs_dir: Path, epochs: int, *extra: str) -> Path:
     ]  # fmt: skip
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "sync_dist" not in done.stderr  # gathered evaluation results are logged as whole-run values
     return runs_dir / "ddp" / "version_0" / "checkpoints"
 
 

@@ -48,6 +48,7 @@ class ResumeState(L.Callback):
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         self._rank, self._world_size = trainer.global_rank, trainer.world_size
+        self._fitting = stage == "fit"
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         # Restored at once, while Lightning restores the rest: from here to the first resumed batch Lightning draws
@@ -58,7 +59,7 @@ class ResumeState(L.Callback):
         rank, world = getattr(self, "_rank", 0), getattr(self, "_world_size", 1)
         if len(saved) == world:
             restore_rng_states(saved[rank])
-        else:
+        elif getattr(self, "_fitting", True):  # only a resumed fit continues them: evaluations are seeded
             rank_zero_warn(
                 f"the checkpoint holds the RNG states of {len(saved)} process(es), this run has {world}: the RNGs "
                 f"start from the seed, so the resumed run differs from an uninterrupted one (resume with "

@@ -25,10 +25,10 @@ from rl.dqn.state import gather_state, own_state
 from rl.dqn.stopping import StopRule
 from rl.dqn.stream import ExperienceStream
 from rl.dqn.td import batch_loss, update_target
-from rl.evaluation import EvaluationRun, greedy_policy, log_env_steps, seed_loader
+from rl.evaluation import EvaluationRun, Policy, greedy_policy, log_everywhere_same
 from rl.pixels import build_pixel_env, is_atari
 from rl.schedules import linear_schedule
-from rl.seeds import TEST_FIRST_SEED, VAL_FIRST_SEED, training_seed
+from rl.seeds import training_seed
 from rl.wrappers import build_env, discrete_actions
 from training_runs.fused_optimizers import build_optimizer, may_fuse
 
@@ -165,6 +165,9 @@ class DQN(L.LightningModule):
         self._threads_before: int | None = None
         # the training loader's dataset; made here so that a checkpoint can restore its batches ahead
         self.stream = ExperienceStream(self.collect, self.draw, steps_per_epoch)
+        # Processes whose experience env_loop's count is one share of: this run's when training, the checkpoint's
+        # when validating or testing it on another number of processes (set when a checkpoint is loaded).
+        self.acting_processes = 1
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
         return self.q_net(observations)  # (B, obs_dim) -> (B, num_actions)
@@ -181,8 +184,8 @@ class DQN(L.LightningModule):
 
     @property
     def env_steps(self) -> int:
-        """Environment steps of all processes together (each process steps as often as the others)."""
-        return self.env_loop.env_steps * rank_and_world()[1]
+        """Environment steps of all processes that acted together (each steps as often as the others)."""
+        return self.env_loop.env_steps * self.acting_processes
 
     def planned_env_steps(self) -> int:
         """Environment steps of the coming epoch, all processes together (the progress bar's total): its updates'
@@ -215,6 +218,8 @@ class DQN(L.LightningModule):
         if self.hparams.num_threads is not None:
             self._threads_before = torch.get_num_threads()
             torch.set_num_threads(self.hparams.num_threads)
+        if stage == "fit":
+            self.acting_processes = rank_and_world()[1]  # a checkpoint restored after setup must match it
         if stage == "fit" and not self.env_loop.started:
             # Seeded by seed_everything (the same seed in every process); resuming overwrites this state.
             rank, _ = rank_and_world()
@@ -294,29 +299,38 @@ class DQN(L.LightningModule):
     # ---- evaluation ----------------------------------------------------------------------------------------
 
     def val_dataloader(self) -> DataLoader:
-        return seed_loader(VAL_FIRST_SEED, self.hparams.val_episodes)
+        return self.evaluation.loader("val", self.hparams.val_episodes)
 
     def test_dataloader(self) -> DataLoader:
-        return seed_loader(TEST_FIRST_SEED, self.hparams.test_episodes)
+        return self.evaluation.loader("test", self.hparams.test_episodes)
+
+    def greedy_policy(self) -> Policy:
+        """The Q-network's greedy actions, for a batch of observations."""
+        return greedy_policy(self.q_net, self.device)
 
     def validation_step(self, seeds: list[int], batch_idx: int) -> None:
-        self.evaluation.play(greedy_policy(self.q_net, self.device), seeds)
+        self.evaluation.play(self.greedy_policy(), seeds)
 
     def test_step(self, seeds: list[int], batch_idx: int) -> None:
-        self.evaluation.play(greedy_policy(self.q_net, self.device), seeds)
+        self.evaluation.play(self.greedy_policy(), seeds)
+
+    def on_validation_epoch_start(self) -> None:
+        self.evaluation.start()
 
     def on_validation_epoch_end(self) -> None:
-        mean_return = self.evaluation.log(self, "val")
-        self.log("val/env_steps", float(self.env_steps))
-        log_env_steps(self)
-        if self.trainer.sanity_checking or self.trainer.state.fn != "fit":
+        env_steps = float(self.env_steps)  # "step": the x-axis, as log_env_steps gives
+        mean_return = self.evaluation.log(self, "val", {"val/env_steps": env_steps, "step": env_steps})
+        if self.trainer.sanity_checking or self.trainer.state.fn != "fit" or mean_return is None:
             return
         if self.target_net is not None:
             # Each process copies its online network, which DDP keeps identical: the copies must agree too.
             check_identical(self.target_net, "target network")
         if self.stop_rule.update(mean_return, self.env_steps):
             self.trainer.should_stop = True
-        self.log("val/solved", float(self.solved_at is not None))
+        log_everywhere_same(self, {"val/solved": float(self.solved_at is not None)})
+
+    def on_test_epoch_start(self) -> None:
+        self.evaluation.start()
 
     def on_test_epoch_end(self) -> None:
         self.evaluation.log(self, "test")
@@ -339,6 +353,8 @@ class DQN(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         resuming = self._trainer is not None and self.trainer.state.fn == "fit"
         own, shared = own_state(checkpoint[AGENT_STATE_KEY], resuming)
+        # its env steps are the checkpoint's, whatever this run's number of processes
+        self.acting_processes = len(checkpoint[AGENT_STATE_KEY]["processes"])
         self.buffer.load_state_dict(own["buffer"])
         if own["env_loop"] is not None:
             self.env_loop.load_state_dict(own["env_loop"])

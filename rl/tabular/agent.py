@@ -17,16 +17,18 @@ from torch.utils.data import DataLoader, Dataset
 from datamodules.epoch_sampler import SequentialSampler
 from rl.arguments import at_least, in_range, make_env
 from rl.checkpointing import AGENT_STATE_KEY, generator_from_state, generator_state
-from rl.evaluation import Episodes, concatenate, log_env_steps, log_evaluation, play_episodes
+from rl.evaluation import EvaluationRun, Policy, log_env_steps
 from rl.schedules import linear_schedule
-from rl.seeds import TEST_FIRST_SEED, VAL_FIRST_SEED, training_seed
+from rl.seeds import training_seed
 from rl.tabular.qlearning import training_episode
 
-EVAL_EPISODES_PER_STEP = 100  # evaluation episodes per validation/test step, played in lockstep
+# Evaluation episodes per validation/test step, played in lockstep: each Taxi environment builds its own
+# transition table, so a few hundred are made once and reused rather than one per episode.
+EVAL_EPISODES_PER_STEP = 100
 
 
 class _Chunks(Dataset[list[int]]):
-    """``range(start, stop)`` cut into runs of ``size`` numbers: each item is one step's episodes or seeds."""
+    """``range(start, stop)`` cut into runs of ``size`` numbers: each item is one step's episodes."""
 
     def __init__(self, start: int, stop: int, size: int) -> None:
         self.chunks = [list(range(i, min(i + size, stop))) for i in range(start, stop, size)]
@@ -94,8 +96,7 @@ class TabularQLearning(L.LightningModule):
         self.env_steps = 0  # environment steps of those episodes (the progress bar counts them)
         # torch.initial_seed() is the seed_everything value, so `--seed_everything N` reseeds the agent too.
         self.rng = np.random.default_rng(torch.initial_seed() if seed is None else seed)
-        self._eval_envs: list[gym.Env] = []
-        self._eval_episodes: list[Episodes] = []
+        self.evaluation = EvaluationRun(self.make_env, max_batch=EVAL_EPISODES_PER_STEP)
 
     @staticmethod
     def _discrete_sizes(env: gym.Env) -> tuple[int, int]:
@@ -186,46 +187,32 @@ class TabularQLearning(L.LightningModule):
     # ---- validation and test: greedy episodes on fixed seeds --------------------------------------------------
 
     def val_dataloader(self) -> DataLoader:
-        base = VAL_FIRST_SEED
-        return DataLoader(_Chunks(base, base + self.hparams.val_episodes, EVAL_EPISODES_PER_STEP), batch_size=None)
+        return self.evaluation.loader("val", self.hparams.val_episodes)
 
     def test_dataloader(self) -> DataLoader:
-        base = TEST_FIRST_SEED
-        return DataLoader(_Chunks(base, base + self.hparams.test_episodes, EVAL_EPISODES_PER_STEP), batch_size=None)
+        return self.evaluation.loader("test", self.hparams.test_episodes)
 
-    def _play_greedy(self, seeds: list[int]) -> None:
-        # Their own envs: reseeding them never disturbs the training stream. Made once and reused.
-        while len(self._eval_envs) < len(seeds):
-            self._eval_envs.append(self.make_env())
-        # The greedy policy is fixed during evaluation: read it off the table once, then index it per step.
-        greedy_actions = self.table().argmax(axis=1)  # (n_states,)
-        self._eval_episodes.append(play_episodes(self._eval_envs, greedy_actions.__getitem__, seeds))
+    def greedy_policy(self) -> Policy:
+        """The greedy policy, fixed during an evaluation: read off the table once, then indexed per step."""
+        return self.table().argmax(axis=1).__getitem__  # (n_states,) best actions
 
-    def validation_step(self, batch: list[int], batch_idx: int) -> None:
-        self._play_greedy(batch)
+    def validation_step(self, seeds: list[int], batch_idx: int) -> None:
+        self.evaluation.play(self.greedy_policy(), seeds)
 
-    def test_step(self, batch: list[int], batch_idx: int) -> None:
-        self._play_greedy(batch)
-
-    def _log_evaluation(self, stage: str) -> None:
-        if not self._eval_episodes:
-            return
-        episodes = concatenate(self._eval_episodes)
-        self._eval_episodes.clear()
-        log_evaluation(self, stage, episodes)
+    def test_step(self, seeds: list[int], batch_idx: int) -> None:
+        self.evaluation.play(self.greedy_policy(), seeds)
 
     def on_validation_epoch_start(self) -> None:
-        self._eval_episodes.clear()
+        self.evaluation.start()
 
     def on_validation_epoch_end(self) -> None:
-        self._log_evaluation("val")
-        log_env_steps(self)
+        self.evaluation.log(self, "val", {"step": float(self.env_steps)})  # the x-axis, as log_env_steps gives
 
     def on_test_epoch_start(self) -> None:
-        self._eval_episodes.clear()
+        self.evaluation.start()
 
     def on_test_epoch_end(self) -> None:
-        self._log_evaluation("test")
+        self.evaluation.log(self, "test")
 
     # ---- checkpoints: the Q-table is in state_dict; the rest of what a resume needs goes here ----------------
 
