@@ -28,7 +28,11 @@ def checkpoint_of(model: L.LightningModule) -> dict[str, Any]:
     """The sections LightningCLI's checkpoints have: weights and hyper-parameters with the class path."""
     class_path = f"{type(model).__module__}.{type(model).__qualname__}"
     hparams = {"_instantiator": CLI_INSTANTIATOR, "_class_path": class_path, **dict(model.hparams)}
-    checkpoint: dict[str, Any] = {"state_dict": model.state_dict(), "hyper_parameters": hparams}
+    checkpoint: dict[str, Any] = {
+        "state_dict": model.state_dict(),
+        "hyper_parameters": hparams,
+        "pytorch-lightning_version": L.__version__,
+    }
     model.on_save_checkpoint(checkpoint)
     return checkpoint
 

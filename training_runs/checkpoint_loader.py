@@ -10,6 +10,7 @@ line (``UserError``) that names the file.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -54,15 +55,18 @@ def project_model_class(class_path: Any, source: str) -> type[L.LightningModule]
 
 
 def _unreadable(err: Exception) -> str:
-    """Why torch could not read the file, in words that never suggest unpickling arbitrary objects."""
+    """Why torch could not read the file, in words that never suggest unpickling arbitrary objects (torch's own
+    message for a weights-only failure advises ``weights_only=False``: that advice is never repeated)."""
     text = str(err)
-    if "Weights only load failed" in text or "weights_only" in text:
-        return (
-            "it holds objects other than tensors and plain values (a raw pickle, not a checkpoint of this "
-            "project), which are never unpickled here; pass a checkpoint written by `cli.py fit`"
-        )
-    first_line = (text.strip().splitlines() or [type(err).__name__])[0][:200]
-    return f"not a readable PyTorch checkpoint (truncated or another kind of file: {first_line})"
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()] or [type(err).__name__]
+    if "Weights only load failed" in text:
+        if "global" in text.lower():  # the pickle names a function or class
+            return (
+                "it holds objects other than tensors and plain values (a raw pickle, not a checkpoint of this "
+                "project), which are never unpickled here; pass a checkpoint written by `cli.py fit`"
+            )
+        lines = [line for line in lines if line.startswith("WeightsUnpickler error")] or ["unpickling failed"]
+    return f"not a readable PyTorch checkpoint (truncated or another kind of file: {lines[0][:200]})"
 
 
 def read_checkpoint(path: str | Path, option: str = "--ckpt_path", map_location: Any = "cpu") -> dict[str, Any]:
@@ -76,20 +80,26 @@ def read_checkpoint(path: str | Path, option: str = "--ckpt_path", map_location:
     if not path.is_file():
         raise UserError(f"{option} {path} is not a regular file (a device or a pipe): pass a .ckpt file")
     try:
-        with open(path, "rb") as file:
-            try:
-                kind = verify_checksum(file)
-            except ChecksumMissing as missing:
-                # Truncated files end here too: torch's own error says more about them. One it can read is damaged.
-                torch.load(file, map_location="meta", weights_only=True)
-                raise missing
-            checkpoint = torch.load(file, map_location=map_location, weights_only=True)
-    except ChecksumMismatch as err:
-        raise UserError(f"{option} {path} is damaged: {err}; use another copy or another checkpoint") from err
+        file = open(path, "rb")  # noqa: SIM115 (closed by the `with` below, after the error of open is handled)
     except OSError as err:
         raise UserError(f"{option} {path} cannot be read ({err.strerror or err})") from err
-    except Exception as err:  # torch raises RuntimeError, UnpicklingError, EOFError, ... depending on the damage
-        raise UserError(f"{option} {path}: {_unreadable(err)}") from err
+    with file, warnings.catch_warnings():
+        # torch's note on a raw pickle's protocol: the file is refused below in one line anyway
+        warnings.filterwarnings("ignore", message=r"Detected pickle protocol", category=UserWarning)
+        try:
+            kind = verify_checksum(file)
+            checkpoint = torch.load(file, map_location=map_location, weights_only=True)
+        except ChecksumMissing as missing:
+            # Truncated files end this way too, and torch's error says more about them; one it reads is damaged.
+            try:
+                torch.load(file, map_location="meta", weights_only=True)
+            except Exception as err:
+                raise UserError(f"{option} {path}: {_unreadable(err)}") from err
+            raise UserError(f"{option} {path} is damaged: {missing}; use another copy or checkpoint") from missing
+        except ChecksumMismatch as err:
+            raise UserError(f"{option} {path} is damaged: {err}; use another copy or checkpoint") from err
+        except Exception as err:  # torch raises RuntimeError, UnpicklingError, EOFError, ... depending on the damage
+            raise UserError(f"{option} {path}: {_unreadable(err)}") from err
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise UserError(f"{option} {path} is a PyTorch file but not a Lightning checkpoint (no state_dict)")
     if kind == "no checksum" and path.resolve() not in _noticed:
@@ -156,7 +166,7 @@ def load_model(path: str | Path, base: type[Model], option: str = "--ckpt", clas
             "and nothing a checkpoint names is imported"
         )
     if not issubclass(cls, base):
-        raise UserError(f"checkpoint {path} holds a {cls.__name__}, not a {base.__name__}")
+        raise UserError(f"checkpoint {path} holds a {cls.__name__}, not an {base.__name__}")
     try:
         model = instantiate_module(cls, saved)
     except Exception as err:  # jsonargparse reports a wrong name or type as one of several error classes
