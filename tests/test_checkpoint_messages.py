@@ -3,6 +3,7 @@ that do not fit, and the export/play commands' own errors, each one line."""
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -182,6 +183,9 @@ def test_cli_on_a_device_and_on_a_raw_pickle(tmp_path, mnist_dir):
     args = cli_args("test", "mnist_ann", tmp_path / "runs", "--data.data_dir", str(mnist_dir), "--ckpt_path")
     assert "/dev/zero is not a regular file" in cli_error([*args, "/dev/zero"])
     raw = tmp_path / "raw.ckpt"
+    raw.write_bytes(pickle.dumps({"state_dict": {}, "epoch": 1}))  # torch's error advises weights_only=False
+    message = cli_error([*args, str(raw)])
+    assert "not written by torch.save" in message and "weights_only" not in message
     torch.save({"state_dict": {}, "f": print}, raw, _use_new_zipfile_serialization=False)
     message = cli_error([*args, str(raw)])
     assert "never unpickled here" in message and "weights_only" not in message

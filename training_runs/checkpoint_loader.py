@@ -65,7 +65,7 @@ def _unreadable(err: Exception) -> str:
                 "it holds objects other than tensors and plain values (a raw pickle, not a checkpoint of this "
                 "project), which are never unpickled here; pass a checkpoint written by `cli.py fit`"
             )
-        lines = [line for line in lines if line.startswith("WeightsUnpickler error")] or ["unpickling failed"]
+        lines = [line for line in lines if line.startswith("WeightsUnpickler error")] or ["not written by torch.save"]
     return f"not a readable PyTorch checkpoint (truncated or another kind of file: {lines[0][:200]})"
 
 
