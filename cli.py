@@ -36,7 +36,8 @@ from callbacks import (
     TestPictures,
 )
 from training_runs.atomic_io import AtomicCheckpointIO, atomic_torch_save, remove_stale_temp_files
-from training_runs.checkpoint_match import check_checkpoint_matches, read_checkpoint
+from training_runs.checkpoint_loader import read_checkpoint
+from training_runs.checkpoint_match import check_checkpoint_matches
 from training_runs.command_line import run_command
 from training_runs.errors import UserError
 from training_runs.folders import NAMED_CHECKPOINTS, RunFolder, check_run_name, existing_run, new_run, run_of_checkpoint
@@ -224,8 +225,11 @@ class CLI(LightningCLIWithoutCheckpointHparams):
             run = existing_run(runs_dir, run_name, version, "resume" if fit else "evaluate")
             path = run.checkpoint(ckpt_path)
             if not path.is_file():
+                # a write killed before the first checkpoint leaves only its temporary file: clear it away
+                removed = remove_stale_temp_files(run.checkpoints)
+                cleared = f"; removed {len(removed)} partial file(s) of an interrupted write" if removed else ""
                 raise UserError(
-                    f"no '{ckpt_path}' checkpoint in {run.path} (the run stopped before writing one): "
+                    f"no '{ckpt_path}' checkpoint in {run.path} (the run stopped before writing one{cleared}): "
                     f"start a new run without --ckpt_path, or pass --ckpt_path PATH"
                 )
             return run, str(path)

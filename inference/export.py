@@ -11,8 +11,6 @@ normalisation is inside the file.
 
 from __future__ import annotations
 
-import argparse
-import sys
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -20,7 +18,10 @@ from typing import Literal
 import torch
 from torch import nn
 
-from inference.checkpoints import NotAClassifierError, load_classifier
+from inference.checkpoints import load_classifier
+from training_runs.command_line import run_command
+from training_runs.errors import UserError
+from training_runs.one_line_parser import OneLineArgumentParser
 
 Format = Literal["onnx", "exported-program", "torchscript"]
 SUFFIXES: dict[str, str] = {"onnx": ".onnx", "exported-program": ".pt2", "torchscript": ".torchscript.pt"}
@@ -71,19 +72,36 @@ def export(network: nn.Module, image_shape: tuple[int, ...], fmt: Format, out: P
     return out
 
 
+def output_path(out: str | None, ckpt: str, fmt: str) -> Path:
+    """Where to write: ``out``, or the checkpoint's name with the format's suffix; its folder is created."""
+    path = Path(out) if out else Path(ckpt).with_suffix(SUFFIXES[fmt])
+    if path.is_dir():
+        raise UserError(f"--out {path} is a folder: pass a file name, e.g. {path / ('model' + SUFFIXES[fmt])}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"cannot create the folder of --out {path} ({err.strerror}): pass a writable path") from err
+    return path
+
+
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """``python -m inference.export``: bad input ends in one line (``error: ...``); ``--debug`` shows the traceback."""
+    return run_command(_export_command, argv)
+
+
+def _export_command(argv: list[str] | None) -> Path:
+    parser = OneLineArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--ckpt", required=True, help="classifier checkpoint written by `cli.py fit`")
     parser.add_argument("--format", required=True, choices=list(SUFFIXES), help="file format to write")
     parser.add_argument("--out", default=None, help="output file (default: next to the checkpoint, e.g. best.onnx)")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     args = parser.parse_args(argv)
+    model = load_classifier(args.ckpt)
+    out = output_path(args.out, args.ckpt, args.format)
     try:
-        model = load_classifier(args.ckpt)
-    except NotAClassifierError as err:
-        sys.exit(f"error: {err}")
-    out = Path(args.out) if args.out else Path(args.ckpt).with_suffix(SUFFIXES[args.format])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    export(model.raw_pixel_network(), tuple(model.hparams.image_shape), args.format, out)
+        export(model.raw_pixel_network(), tuple(model.hparams.image_shape), args.format, out)
+    except OSError as err:  # a read-only filesystem, a full disk, no permission
+        raise UserError(f"cannot write --out {out} ({err.strerror or err}): pass a writable path") from err
     print(f"Wrote {out} ({args.format}, {out.stat().st_size / 1e6:.1f} MB): uint8 images (N, 1, 28, 28) -> logits")
     return out
 

@@ -9,7 +9,6 @@ an animation, each frame captioned with the step, the action's name and the retu
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any, Protocol, runtime_checkable
 
@@ -22,9 +21,10 @@ from rl.evaluation import play_episodes
 from rl.narration import action_namer, why_it_ended
 from rl.random_agent import RandomAgent, env_maker
 from rl.record import check_record_path, side_by_side, with_caption, write_video
-from training_runs.checkpoint_match import project_model_class, read_checkpoint
+from training_runs.checkpoint_loader import load_model
 from training_runs.command_line import run_command
 from training_runs.errors import UserError
+from training_runs.one_line_parser import OneLineArgumentParser
 
 
 @runtime_checkable
@@ -36,25 +36,10 @@ class GreedyAgent(Protocol):
     def act_greedy(self, obs: Any) -> int: ...
 
 
-def agent_class(ckpt_path: str, class_path: str | None = None) -> type[L.LightningModule]:
-    """The LightningModule class that wrote ``ckpt_path``, from ``class_path`` or the checkpoint's hyper-parameters.
-
-    Only this project's own models are ever imported: a checkpoint is data, and must not choose code to run.
-    """
-    # weights_only: only tensors and primitives are unpickled, nothing in the file can run code.
-    checkpoint = read_checkpoint(ckpt_path, option="--ckpt")
-    source = "--class_path"
-    if class_path is None:
-        class_path = checkpoint.get("hyper_parameters", {}).get("_class_path")
-        source = f"checkpoint {ckpt_path}"
-        if class_path is None:
-            raise UserError(f"{ckpt_path} names no module class (not written by cli.py); pass --class_path")
-    return project_model_class(class_path, source)
-
-
 def load_agent(ckpt_path: str, class_path: str | None = None) -> GreedyAgent:
-    agent = agent_class(ckpt_path, class_path).load_from_checkpoint(ckpt_path, map_location="cpu", weights_only=True)
-    agent.eval()
+    """The agent saved in ``ckpt_path`` (see training_runs/checkpoint_loader.py: checksum verified, ``weights_only``,
+    and only this project's own classes: a checkpoint is data, and must not choose code to run)."""
+    agent = load_model(ckpt_path, L.LightningModule, option="--ckpt", class_path=class_path)
     if not isinstance(agent, GreedyAgent):
         raise UserError(f"{ckpt_path} holds a {type(agent).__name__}, which cannot play: it is not an agent")
     return agent
@@ -160,7 +145,7 @@ def main(argv: list[str] | None = None) -> float:
 
 
 def _play_command(argv: list[str] | None) -> float:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = OneLineArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--ckpt", default=None, help="agent checkpoint written by `cli.py fit`")
     parser.add_argument("--random", action="store_true", help="play uniformly random actions, for contrast")
     parser.add_argument("--env", default=None, help="with --random and no --ckpt: a gymnasium id, e.g. CartPole-v0")

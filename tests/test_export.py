@@ -5,6 +5,7 @@ import torch
 
 from inference.checkpoints import load_classifier
 from inference.export import main as export_main
+from tests.crafted_checkpoints import agent_checkpoint, classifier_checkpoint
 from tests.drawn_digits import draw_digit
 from tests.test_preprocess import png_bytes
 
@@ -47,12 +48,11 @@ def test_exported_file_matches_pytorch_on_raw_images(drawn_cnn, tmp_path, fmt):
 
 
 def test_export_refuses_a_checkpoint_that_is_not_a_classifier(tmp_path):
-    bogus = tmp_path / "bogus.ckpt"
-    torch.save({"hyper_parameters": {"_class_path": "rl.tabular.agent.TabularQLearning"}}, bogus)
-    with pytest.raises(SystemExit, match="not an image classifier"):
-        export_main(["--ckpt", str(bogus), "--format", "onnx"])
-    with pytest.raises(SystemExit, match="no checkpoint at"):
+    agent = agent_checkpoint(tmp_path / "agent.ckpt")
+    with pytest.raises(SystemExit, match="holds a TabularQLearning, not an ImageClassifier"):
+        export_main(["--ckpt", str(agent), "--format", "onnx"])
+    with pytest.raises(SystemExit, match="does not exist"):
         export_main(["--ckpt", str(tmp_path / "missing.ckpt"), "--format", "onnx"])
-    torch.save({"hyper_parameters": {"_class_path": "gone.module.Model"}}, bogus)
-    with pytest.raises(SystemExit, match=r"gone\.module\.Model, not an image classifier"):
-        export_main(["--ckpt", str(bogus), "--format", "onnx"])
+    gone = classifier_checkpoint(tmp_path / "gone.ckpt", _class_path="gone.module.Model")
+    with pytest.raises(SystemExit, match=r"'gone\.module\.Model', which is not one of this project's models"):
+        export_main(["--ckpt", str(gone), "--format", "onnx"])

@@ -1,4 +1,4 @@
-"""Read a checkpoint safely and check that it belongs to the configured model before anything uses it.
+"""Check that a checkpoint (read by training_runs/checkpoint_loader.py) belongs to the configured model before anything uses it.
 
 LightningCLI's own ``--ckpt_path`` handling imports the class named in the checkpoint and parses the
 checkpoint's hyper-parameters over the configuration, so the configured model, environment and command-line
@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import torch
 
+from training_runs.checkpoint_loader import check_state_dict, hyper_parameters, project_model_class
 from training_runs.errors import UserError
 
 # Hyper-parameters that steer how a model is trained or evaluated, not what its weights mean: a resumed or
@@ -27,54 +27,6 @@ CHANGEABLE = frozenset(
 )
 # Hyper-parameters that name the task: a mismatch is reported as "another environment".
 TASK_KEYS = ("env_id",)
-
-
-def project_model_classes() -> dict[str, type[L.LightningModule]]:
-    """This project's models by every name a checkpoint may give them (short, package and module path)."""
-    import lightning_modules
-    import rl
-
-    classes: dict[str, type[L.LightningModule]] = {}
-    for package in (lightning_modules, rl):
-        for name in package.__all__:
-            cls = getattr(package, name)
-            if isinstance(cls, type) and issubclass(cls, L.LightningModule):
-                for key in (name, f"{package.__name__}.{name}", f"{cls.__module__}.{cls.__qualname__}"):
-                    classes[key] = cls
-    return classes
-
-
-def project_model_class(class_path: str, source: str) -> type[L.LightningModule]:
-    """The project model ``class_path`` names; anything else is refused without importing it."""
-    classes = project_model_classes()
-    if class_path not in classes:
-        known = sorted({cls.__name__ for cls in classes.values()})
-        raise UserError(
-            f"{source} names the class {class_path!r}, which is not one of this project's models ({', '.join(known)}); "
-            "it is not imported"
-        )
-    return classes[class_path]
-
-
-def read_checkpoint(path: str | Path, option: str = "--ckpt_path") -> dict[str, Any]:
-    """Load a checkpoint with ``weights_only=True``; one-line errors for a missing, foreign or damaged file."""
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"{option} {path} does not exist: pass a .ckpt file, or best/last for this run's checkpoints")
-    if not path.is_file():
-        raise UserError(f"{option} {path} is a folder, not a checkpoint file")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises RuntimeError, UnpicklingError, EOFError, ... depending on the damage
-        first_line = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
-        if "Weights only load failed" in str(err) and "global" in str(err).lower():  # names a function or class
-            reason = "it holds objects other than tensors and plain values, which are never unpickled here"
-        else:
-            reason = f"not a readable PyTorch checkpoint (truncated or another kind of file: {first_line})"
-        raise UserError(f"{option} {path}: {reason}") from err
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
-        raise UserError(f"{option} {path} is a PyTorch file but not a Lightning checkpoint (no state_dict)")
-    return checkpoint
 
 
 def _plain(value: Any) -> Any:
@@ -96,7 +48,7 @@ class Changes:
 
 def check_checkpoint_matches(checkpoint: dict[str, Any], model: L.LightningModule, path: str | Path) -> Changes:
     """Refuse a checkpoint of another model class or task; return the allowed hyper-parameter changes."""
-    saved = dict(checkpoint.get("hyper_parameters", {}))
+    saved = hyper_parameters(checkpoint, path)
     configured = type(model)
     class_path = saved.pop("_class_path", None)
     saved.pop("_instantiator", None)
@@ -128,4 +80,5 @@ def check_checkpoint_matches(checkpoint: dict[str, Any], model: L.LightningModul
             f"{', '.join(refused)}; pass the checkpoint's values or start a new run without --ckpt_path "
             f"(changeable: {', '.join(sorted(CHANGEABLE))})"
         )
+    check_state_dict(checkpoint, model, path)
     return Changes(changes)

@@ -11,6 +11,7 @@ from typing import TypeVar
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from training_runs.atomic_io import CheckpointWriteInterrupted
 from training_runs.errors import UserError
 from training_runs.folders import discard_unfinished_runs, forget_reserved_runs
 from training_runs.interrupts import TrainingInterrupted
@@ -61,6 +62,10 @@ def run_command(command: Callable[[list[str] | None], T], args: list[str] | None
             file=sys.stderr,
         )
         raise SystemExit(code) from None
+    except CheckpointWriteInterrupted as stop:  # a second Ctrl-C while a checkpoint was written
+        discard_unfinished_runs()
+        print(f"Stopped by SIGINT: {stop}", file=sys.stderr)
+        raise SystemExit(130) from None
     except ArgumentError as err:
         discard_unfinished_runs()
         if debug:
