@@ -46,6 +46,7 @@ from training_runs.lean_loop import CachedCudaCheck, NoOpProfiler
 from training_runs.parse_errors import known_options, one_line_parse_error
 from training_runs.presets import find_presets
 from training_runs.resume import ResumeState
+from training_runs.run_lock import lock_run
 
 # lightning 2.6's own CLI code calls jsonargparse APIs deprecated in jsonargparse 4.49; the
 # warnings are about Lightning's code, not the user's, so they only add noise.
@@ -208,6 +209,9 @@ class CLI(LightningCLI):
             return
         runs_dir = Path(config.runs_dir)
         self.run, config.ckpt_path = self._choose_run(runs_dir, config.run_name, config.version, config.ckpt_path)
+        if self.subcommand == "fit" and self.run is not None and self.run.path.is_dir():
+            # one training process per run folder (a torchrun rank 0 starting a new run creates it later, unlocked)
+            lock_run(self.run.path)
         if config.ckpt_path is not None:
             self._checkpoint = read_checkpoint(config.ckpt_path)
         root = self.run.path if self.run is not None else runs_dir / config.run_name / outside_runs(config.ckpt_path)

@@ -15,6 +15,7 @@ from training_runs.errors import UserError
 from training_runs.folders import discard_unfinished_runs, forget_reserved_runs
 from training_runs.interrupts import TrainingInterrupted
 from training_runs.parse_errors import one_line_parse_error
+from training_runs.run_lock import release_run_locks
 
 DEBUG_FLAG = "--debug"
 DEBUG_ENV = "LIGHTNING_CLASSICS_DEBUG"
@@ -85,6 +86,8 @@ def run_command(command: Callable[[list[str] | None], T], args: list[str] | None
         kind = "" if known else f"{type(cause).__name__}: "
         hint = f" (add {DEBUG_FLAG} for the traceback)"
         raise SystemExit(f"error: {kind}{one_line(cause)}{_fix_for(cause)}{hint}") from error
+    finally:
+        release_run_locks()
 
 
 def _root_cause(err: BaseException) -> BaseException:
