@@ -33,6 +33,7 @@ from callbacks import (
     EnvStepsProgressBar,
     LatestCheckpoint,
     LearningRateCurve,
+    NonFiniteStop,
     TestPictures,
     hide_version_number,
 )
@@ -259,6 +260,8 @@ class CLI(LightningCLI):
             assert self.run is not None
             if os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("RANK", "0") == "0":
                 remove_stale_temp_files(self.run.checkpoints)  # left by a killed write
+            # first: its checks must come before the checkpoint callbacks' saves at the same hook
+            self.trainer.callbacks.insert(0, NonFiniteStop())  # type: ignore[attr-defined]
             last = self.run.checkpoint("last")
             self.trainer.callbacks.append(  # type: ignore[attr-defined]
                 MidEpochCheckpoint(last, config.checkpoint_every_n_steps, config.checkpoint_every_n_minutes)
