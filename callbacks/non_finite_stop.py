@@ -29,15 +29,13 @@ class NonFiniteStop(L.Callback):
 
     def __init__(self) -> None:
         self._losses: list[torch.Tensor] = []  # the losses since the last check, on their device
-        self._steps: list[int] = []  # the global step after each of those losses' update
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         loss = outputs.get("loss") if isinstance(outputs, Mapping) else outputs
-        if isinstance(loss, torch.Tensor):
-            self._losses.append(loss.detach())
-            self._steps.append(trainer.global_step)
+        if isinstance(loss, torch.Tensor):  # Lightning's automatic optimization passes a detached copy
+            self._losses.append(loss.detach() if loss.requires_grad else loss)
         every = trainer.log_every_n_steps  # type: ignore[attr-defined]  # set by Lightning at run time
         if len(self._losses) >= max(1, every):
             self._check_losses(trainer, pl_module)
@@ -64,20 +62,23 @@ class NonFiniteStop(L.Callback):
     def _check_losses(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not self._losses:
             return
-        losses, steps = torch.stack(self._losses).float(), self._steps
-        self._losses, self._steps = [], []
+        losses = torch.stack(self._losses).float()
+        self._losses = []
         finite = losses.isfinite()
         # every process stops together (a non-finite loss on one would leave the others waiting in a collective)
         if trainer.strategy.reduce_boolean_decision(bool(finite.all()), all=True):
             return
         bad = (~finite).nonzero()
+        step = trainer.global_step  # the update of the newest loss: checks come after a batch's update
         if len(bad) == 0:  # another process's loss
             raise UserError(
-                f"the training loss became NaN or infinite in another process by step {steps[-1]}{_fix(pl_module)}"
+                f"the training loss became NaN or infinite in another process by step {step}{_fix(pl_module)}"
             )
         first = int(bad[0, 0])
         value = "NaN" if math.isnan(losses[first].item()) else "infinite"
-        raise UserError(f"the training loss became {value} at step {steps[first]}{_fix(pl_module)}")
+        # one update per loss, or one per accumulate_grad_batches losses (the global step counts updates)
+        step -= (len(losses) - 1 - first) // trainer.accumulate_grad_batches
+        raise UserError(f"the training loss became {value} at step {step}{_fix(pl_module)}")
 
 
 def _fix(pl_module: L.LightningModule) -> str:
