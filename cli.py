@@ -33,6 +33,7 @@ from callbacks import (
     EnvStepsProgressBar,
     LatestCheckpoint,
     LearningRateCurve,
+    NonFiniteStop,
     TestPictures,
 )
 from training_runs.atomic_io import AtomicCheckpointIO, atomic_torch_save, remove_stale_temp_files
@@ -47,6 +48,7 @@ from training_runs.lightning_internals import CachedCudaCheck, LightningCLIWitho
 from training_runs.parse_errors import known_options, one_line_parse_error
 from training_runs.presets import find_presets
 from training_runs.resume import ResumeState
+from training_runs.run_lock import lock_run
 
 # lightning 2.6's own CLI code calls jsonargparse APIs deprecated in jsonargparse 4.49; the
 # warnings are about Lightning's code, not the user's, so they only add noise.
@@ -209,6 +211,9 @@ class CLI(LightningCLIWithoutCheckpointHparams):
             return
         runs_dir = Path(config.runs_dir)
         self.run, config.ckpt_path = self._choose_run(runs_dir, config.run_name, config.version, config.ckpt_path)
+        if self.subcommand == "fit" and self.run is not None and self.run.path.is_dir():
+            # one training process per run folder (a torchrun rank 0 starting a new run creates it later, unlocked)
+            lock_run(self.run.path)
         if config.ckpt_path is not None:
             self._checkpoint = read_checkpoint(config.ckpt_path)
         root = self.run.path if self.run is not None else runs_dir / config.run_name / outside_runs(config.ckpt_path)
@@ -259,6 +264,8 @@ class CLI(LightningCLIWithoutCheckpointHparams):
             assert self.run is not None
             if os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("RANK", "0") == "0":
                 remove_stale_temp_files(self.run.checkpoints)  # left by a killed write
+            # first: its checks must come before the checkpoint callbacks' saves at the same hook
+            self.trainer.callbacks.insert(0, NonFiniteStop())  # type: ignore[attr-defined]
             last = self.run.checkpoint("last")
             self.trainer.callbacks.append(  # type: ignore[attr-defined]
                 MidEpochCheckpoint(last, config.checkpoint_every_n_steps, config.checkpoint_every_n_minutes)

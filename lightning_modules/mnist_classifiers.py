@@ -7,6 +7,7 @@ import math
 import torch
 from torch import nn
 
+from lightning_modules.arguments import widths_at_least_one
 from lightning_modules.classifier import Classifier
 from lightning_modules.networks import MLP, ConvNet, PixelNormalize, RowLSTM
 
@@ -57,6 +58,7 @@ class ANN(ImageClassifier):
             hidden_sizes: Widths of the three hidden linear layers.
             dropout: Dropout after each hidden layer.
         """
+        widths_at_least_one(hidden_sizes=hidden_sizes)
         super().__init__(**kwargs)
         self.net = MLP(math.prod(self.image_shape), hidden_sizes, self.hparams.num_classes, dropout)
 
@@ -82,6 +84,7 @@ class CNN(ImageClassifier):
                 training on the CPU (its max-pooling and convolutions), what tensor-core GPUs prefer (BENCHMARKS.md).
             block_depths: Convolutions in each block, one count per entry of ``channels``; ``null``: one each.
         """
+        widths_at_least_one(channels=channels, hidden_sizes=hidden_sizes)
         super().__init__(**kwargs)
         self.net = ConvNet(self.image_shape, channels, hidden_sizes, self.hparams.num_classes, dropout, block_depths)
         if channels_last:
@@ -103,6 +106,7 @@ class LSTM(ImageClassifier):
             num_layers: Stacked LSTM layers.
             dropout: Dropout between LSTM layers.
         """
+        widths_at_least_one(hidden_size=hidden_size, num_layers=num_layers)
         super().__init__(**kwargs)
         channels, _, width = self.image_shape  # H rows of C*W features each
         self.net = RowLSTM(channels * width, hidden_size, num_layers, self.hparams.num_classes, dropout)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from lightning_modules.arguments import widths_at_least_one
 from lightning_modules.classifier import Classifier
 from lightning_modules.networks import MLP
 
@@ -17,6 +18,7 @@ class TinyNet(Classifier):
             num_features: Inputs per example (linked from the data module by the CLI).
             hidden: Units in each of the two hidden layers.
         """
+        widths_at_least_one(num_features=num_features, hidden=hidden)
         kwargs.setdefault("num_classes", 2)
         super().__init__(**kwargs)
         self.net = MLP(num_features, (hidden, hidden), self.hparams.num_classes)

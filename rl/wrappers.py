@@ -31,12 +31,17 @@ class FrameSkip(gym.Wrapper):
         return observation, total_reward, terminated, truncated, info
 
 
-def build_env(env_id: str, frame_skip: int = 1, frame_stack: int = 1, render_mode: str | None = None) -> gym.Env:
-    """``gym.make(env_id)`` (time limit included), then frame skipping, then stacking of the last
+def build_env(
+    env_id: str, frame_skip: int = 1, frame_stack: int = 1, render_mode: str | None = None, one_hot: bool = False
+) -> gym.Env:
+    """``gym.make(env_id)`` (time limit included), ``one_hot``: integer-label observations as one-hot vectors
+    (gymnasium's flattening of a Discrete space), then frame skipping, then stacking of the last
     ``frame_stack`` observations the agent saw, flattened into one vector: (k, obs_dim) -> (k * obs_dim,).
     Image observations (H, W) stay images: (k, H, W), the frame stacks a CNN reads."""
     # render_mode only when asked for: not every registered env accepts the keyword
     env = make_env(env_id, render_mode=render_mode) if render_mode else make_env(env_id)
+    if one_hot:
+        env = FlattenObservation(env)
     if frame_skip > 1:
         env = FrameSkip(env, frame_skip)
     if frame_stack > 1:

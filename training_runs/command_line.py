@@ -16,6 +16,8 @@ from training_runs.errors import UserError
 from training_runs.folders import discard_unfinished_runs, forget_reserved_runs
 from training_runs.interrupts import TrainingInterrupted
 from training_runs.parse_errors import one_line_parse_error
+from training_runs.run_lock import release_run_locks
+from training_runs.startup_sigterm import sigterm_stops_cleanly
 
 DEBUG_FLAG = "--debug"
 DEBUG_ENV = "LIGHTNING_CLASSICS_DEBUG"
@@ -49,7 +51,8 @@ def run_command(command: Callable[[list[str] | None], T], args: list[str] | None
         # LightningCLI reads sys.argv itself (and warns when given both); the DDP launcher re-runs sys.argv.
         sys.argv = [a for a in sys.argv if a != DEBUG_FLAG]
     try:
-        result = command(None if args is None else [a for a in args if a != DEBUG_FLAG])
+        with sigterm_stops_cleanly():
+            result = command(None if args is None else [a for a in args if a != DEBUG_FLAG])
         forget_reserved_runs()
         release_process_group()
         return result
@@ -72,7 +75,8 @@ def run_command(command: Callable[[list[str] | None], T], args: list[str] | None
             raise
         raise SystemExit(f"error: {one_line_parse_error(str(err), [])}") from err
     except SIGTERMException:  # a fit with a last.ckpt raises TrainingInterrupted instead (cli.CLI.fit)
-        print("Stopped by SIGTERM; no resumable checkpoint was written.", file=sys.stderr)
+        removed = "".join(f" Removed the unfinished run folder {path}." for path in discard_unfinished_runs())
+        print(f"Stopped by SIGTERM; no resumable checkpoint was written.{removed}", file=sys.stderr)
         raise SystemExit(143) from None
     except UserError as err:
         discard_unfinished_runs()
@@ -90,6 +94,8 @@ def run_command(command: Callable[[list[str] | None], T], args: list[str] | None
         kind = "" if known else f"{type(cause).__name__}: "
         hint = f" (add {DEBUG_FLAG} for the traceback)"
         raise SystemExit(f"error: {kind}{one_line(cause)}{_fix_for(cause)}{hint}") from error
+    finally:
+        release_run_locks()
 
 
 def _root_cause(err: BaseException) -> BaseException:

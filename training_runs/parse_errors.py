@@ -15,7 +15,8 @@ _UNRECOGNIZED = re.compile(r"unrecognized arguments: (\S+)", re.IGNORECASE)
 _CLASS_PATH = re.compile(r"class_path '([\w.]+)'")
 _LITERAL = re.compile(r'Parser key "([^"]+)":\s*Expected a typing\.Literal\[([^\]]*)\]\. Got value: (\S+)')
 _EXPECTED = re.compile(r"Expected a (?!<class 'NoneType'>)(.+?)\. Got value: (\S+)")
-_UNION = re.compile(r"Subtypes: \[([^\]]*)\]")
+_UNION = re.compile(r"Subtypes: \[(.*?)\](?= Errors:| Given|$)")
+_UNION_MEMBER = re.compile(r"typing\.Literal\[([^\]]*)\]|<class '(\w+)'>|([\w.\[\]]+)")
 _GIVEN = re.compile(r"Given value: (\S+)")
 _TYPE_NAME = re.compile(r"<class '(\w+)'>")
 _PARSER_KEY = re.compile(r'Parser key "([\w.]+)"')
@@ -69,9 +70,10 @@ def one_line_parse_error(message: str, known_keys: list[str]) -> str:
         expected = _TYPE_NAME.sub(r"\1", match.group(1))
         return f"{key} must be {expected}, got {match.group(2)!r}"
     if (match := _UNION.search(text)) and (key := _PARSER_KEY.search(text)):
-        types = ", ".join(_TYPE_NAME.sub(r"\1", t.strip()) for t in match.group(1).split(",") if "NoneType" not in t)
         given = _GIVEN.search(text)
-        return f"{key.group(1)} must be {types or 'null'}" + (f", got {given.group(1)!r}" if given else "")
+        return f"{key.group(1)} must be {_union_choices(match.group(1))}" + (
+            f", got {given.group(1)!r}" if given else ""
+        )
     for pattern in (_NOT_EXPECTED, _UNRECOGNIZED):
         if match := pattern.search(text):
             key = match.group(1).lstrip("-").split("=")[0]
@@ -79,6 +81,22 @@ def one_line_parse_error(message: str, known_keys: list[str]) -> str:
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     summary = " ".join(lines[:3])[:240] or "invalid arguments"
     return f"{summary} (see --help)"
+
+
+def _union_choices(subtypes: str) -> str:
+    """``Literal[64, 32], Literal['64', 'bf16'], <class 'int'>, <class 'NoneType'>`` -> ``one of 64, 32, bf16 (or
+    int)``: every accepted value once (64 and '64' are one choice on the command line), then the other types."""
+    values: list[str] = []
+    types: list[str] = []
+    for literal, class_name, other in _UNION_MEMBER.findall(subtypes):
+        if literal:
+            values += [value.strip().strip("'\"") for value in literal.split(",")]
+        elif (class_name or other) and (class_name or other) != "NoneType":
+            types.append(class_name or other)
+    values = list(dict.fromkeys(values))
+    if not values:
+        return ", ".join(types) or "null"
+    return f"one of {', '.join(values)}" + (f" (or {', '.join(types)})" if types else "")
 
 
 def known_options(parser: argparse.ArgumentParser) -> list[str]:

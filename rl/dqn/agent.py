@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader
 
 from rl.checkpointing import AGENT_STATE_KEY
 from rl.distributed import check_identical, rank_and_world
-from rl.dqn.arguments import check_arguments
+from rl.dqn.arguments import check_arguments, check_observations
 from rl.dqn.curves import TrainingCurves
 from rl.dqn.env_loop import EnvLoop
 from rl.dqn.frame_replay import replay_buffer_for
@@ -83,6 +83,7 @@ class DQN(L.LightningModule):
         downscale: int = 5,
         encoder: Literal["nature", "small"] = "nature",
         clip_rewards: bool = False,
+        one_hot_observations: bool = False,
     ) -> None:
         """
         Args:
@@ -133,6 +134,8 @@ class DQN(L.LightningModule):
                 Atari frames) or ``small`` (two layers for small frames such as CartPole's 16x60).
             clip_rewards: Train on the reward's sign (-1, 0, +1) as the DQN paper did on Atari; evaluation still
                 reports the true score.
+            one_hot_observations: For environments whose observation is an integer label (``Taxi-v4``'s state
+                number, ``FrozenLake-v1``'s cell): feed the network a one-hot vector of the label, one input per value.
         """
         super().__init__()
         check_arguments(
@@ -141,10 +144,12 @@ class DQN(L.LightningModule):
             target_update_interval=target_update_interval, n_steps=n_steps, frame_skip=frame_skip,
             frame_stack=frame_stack, val_episodes=val_episodes, test_episodes=test_episodes,
             stop_evaluations=stop_evaluations, learning_starts=learning_starts, epsilon_decay_steps=epsilon_decay_steps,
+            hidden_sizes=hidden_sizes, max_grad_norm=max_grad_norm, epsilon_start=epsilon_start, epsilon_end=epsilon_end,
         )  # fmt: skip
         # Every argument is a primitive, so checkpoints load with torch.load(weights_only=True).
         self.save_hyperparameters()
         probe = self.make_env()  # what the agent sees: sizes and the spec
+        check_observations(env_id, probe.unwrapped.observation_space, one_hot_observations)
         obs_shape = probe.observation_space.shape or ()
         num_actions = discrete_actions(probe)
         self.q_net = q_network_for(obs_shape, num_actions, hidden_sizes, dueling, encoder)
@@ -205,7 +210,8 @@ class DQN(L.LightningModule):
             return build_pixel_env(
                 hp.env_id, hp.frame_skip, hp.frame_stack, hp.downscale, training, clip, render_mode=render_mode
             )
-        return build_env(hp.env_id, hp.frame_skip, hp.frame_stack, render_mode=render_mode)
+        one_hot = hp.get("one_hot_observations", False)  # absent from checkpoints saved before the option
+        return build_env(hp.env_id, hp.frame_skip, hp.frame_stack, render_mode=render_mode, one_hot=one_hot)
 
     def act_greedy(self, observation) -> int:
         """The action with the highest Q-value for one observation."""

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import gymnasium as gym
+
 from rl.arguments import at_least, in_range, positive
 
 
@@ -12,6 +16,11 @@ def check_arguments(
     batch_size: int,
     buffer_size: int,
     replay: bool,
+    *,
+    hidden_sizes: Sequence[int] = (),
+    max_grad_norm: float | None = None,
+    epsilon_start: float = 1.0,
+    epsilon_end: float = 0.0,
     **counts: int,
 ) -> None:
     """``counts``: the integer arguments by name; ``learning_starts`` and ``epsilon_decay_steps`` may be 0, every
@@ -23,8 +32,36 @@ def check_arguments(
     may_be_zero = ("learning_starts", "epsilon_decay_steps")
     at_least(1, **{name: value for name, value in counts.items() if name not in may_be_zero})
     at_least(0, **{name: value for name, value in counts.items() if name in may_be_zero})
+    at_least(1, **{f"hidden_sizes[{i}]": size for i, size in enumerate(hidden_sizes)})  # a 0-wide layer: Q = bias
+    if max_grad_norm is not None:
+        # clip_grad_norm_ scales the gradient by max_norm / norm: a negative one flips its sign, 0 erases it
+        positive(max_grad_norm=max_grad_norm)
+    in_range("epsilon_start", epsilon_start, 0.0, 1.0)  # chances of a random action
+    in_range("epsilon_end", epsilon_end, 0.0, 1.0)
+    if epsilon_end > epsilon_start:
+        raise ValueError(
+            f"--model.init_args.epsilon_end ({epsilon_end}) is above epsilon_start ({epsilon_start}): exploration "
+            "decays from start to end, so make epsilon_end at most epsilon_start"
+        )
     if replay and buffer_size < batch_size:
         raise ValueError(
             f"--model.init_args.buffer_size ({buffer_size}) is smaller than batch_size ({batch_size}): a batch "
             "is drawn from the buffer, so make the buffer at least as large"
+        )
+
+
+def check_observations(env_id: str, space: gym.Space, one_hot_observations: bool) -> None:
+    """Observations that are integer labels (``Taxi-v4``'s state number) are not quantities a network can read as
+    one input: such environments need ``one_hot_observations``, which is only for them."""
+    labels = isinstance(space, gym.spaces.Discrete | gym.spaces.MultiDiscrete)
+    if labels and not one_hot_observations:
+        raise ValueError(
+            f"--model.init_args.env_id {env_id} observes integer labels ({space}), which the Q-network cannot read as "
+            "numbers: pass --model.init_args.one_hot_observations true to feed them one-hot encoded, or use "
+            "TabularQLearning"
+        )
+    if one_hot_observations and not labels:
+        raise ValueError(
+            f"--model.init_args.one_hot_observations is for environments that observe integer labels; {env_id} "
+            f"observes a {type(space).__name__} of shape {space.shape}: leave it false"
         )
