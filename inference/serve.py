@@ -192,12 +192,20 @@ def serve(argv: list[str] | None) -> None:
     parser.add_argument("--ckpt", nargs="+", required=True, help="classifier checkpoint(s), e.g. the ANN, CNN and LSTM")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on, 1-65535 (0: any free port)")
+    parser.add_argument(
+        "--body-timeout",
+        type=float,
+        default=BODY_TIMEOUT_S,
+        help="seconds a request body may take to arrive (408 after)",
+    )
     args = parser.parse_args(argv)
+    if not args.body_timeout > 0:
+        raise UserError(f"--body-timeout {args.body_timeout} must be a positive number of seconds")
     try:
         models = load_models(args.ckpt)
     except NotAClassifierError as err:
         raise UserError(str(err)) from err
-    server = LocalServer(models, args.host, args.port)
+    server = LocalServer(models, args.host, args.port, body_timeout_s=args.body_timeout)
     print(f"Serving {', '.join(m.name for m in models)} at {server.url} (Ctrl+C stops)", flush=True)
     with suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl+C it handled once the server has shut down
         server.run()
