@@ -8,41 +8,40 @@ Endpoints: ``GET /`` the page, ``GET /models`` the models' names, ``POST /predic
 body (``Content-Type: image/png``) or JSON ``{"image": "<base64 PNG, data: URL allowed>"}``; the
 answer is JSON: each model's prediction and probabilities, and the 28x28 image the models saw.
 
-Python's own ``http.server`` (threaded) serves it: one page and one endpoint on the local machine
-need no web framework, and each prediction takes milliseconds on the CPU, so a batching server
-such as LitServe (FastAPI, uvicorn, worker processes) would add dependencies without adding speed.
+FastAPI on uvicorn serves it (inference/web_app.py): an event loop holds hundreds of open connections
+for the price of a socket each, with a listen backlog of 2048, a request body size limit, a deadline for
+bodies that stall and an idle timeout for kept-alive connections. LitServe (also on uvicorn) was not
+chosen: its batching and worker processes suit heavy models; these answer in milliseconds on one core,
+and the drawing page and its one-line JSON errors are routes of their own that LitServe would wrap anyway.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
-import json
+import socket
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import torch
+import uvicorn
 from torch import nn
 
 from inference.checkpoints import NotAClassifierError, load_classifier
 from inference.preprocess import ImageInputError, preprocess
+from inference.web_app import RequestError, create_app
+from training_runs.command_line import run_command
+from training_runs.errors import UserError
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a drawing is a few kB; a big photo is a few MB
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp", "image/gif", "image/bmp")
-
-
-class RequestError(Exception):
-    """A request the server refuses, with the HTTP status and a message that says how to fix it."""
-
-    def __init__(self, status: HTTPStatus, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+BODY_TIMEOUT_S = 10.0  # a request body that has not fully arrived by then gets 408 and its connection is closed
+KEEP_ALIVE_S = 5.0  # an idle kept-alive connection is closed after this (the page sends a request per stroke)
+BACKLOG = 2048  # connections the kernel queues before the server accepts them (http.server's was 5)
 
 
 @dataclass
@@ -95,114 +94,125 @@ class Predictor:
         return {"results": results, "input": image.tolist()}
 
 
-def picture_from_request(content_type: str, body: bytes) -> bytes:
-    """The encoded picture in a request body: raw image bytes, or JSON with a base64 ``image``."""
-    kind = content_type.split(";")[0].strip().lower()
-    if kind in IMAGE_TYPES:
-        return body
-    if kind == "application/json":
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (0: any free port) and listening, or one line that says why not."""
+    if not 0 <= port <= 65535:
+        raise UserError(f"--port {port} is not a port: pass 1-65535 (or 0 for any free port)")
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listener = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as err:
+        raise UserError(f"--host {host} is not an address of this machine ({err}): pass e.g. 127.0.0.1") from err
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # restart at once after Ctrl+C
+        listener.bind((host, port))
+        listener.listen(BACKLOG)
+    except OSError as err:
+        listener.close()
+        raise UserError(f"cannot listen on {host}:{port} ({err.strerror or err}): pick another --port") from err
+    return listener
+
+
+class LocalServer:
+    """The application on uvicorn, bound to its socket: ``run()`` serves until Ctrl+C, ``in_background()`` in a
+    thread (tests, benchmarks)."""
+
+    def __init__(
+        self,
+        models: list[ServedModel],
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        body_timeout_s: float = BODY_TIMEOUT_S,
+        keep_alive_s: float = KEEP_ALIVE_S,
+    ) -> None:
+        """
+        Args:
+            models: The models every prediction runs.
+            host: Address to listen on.
+            port: Port to listen on; 0 picks a free one (see ``port``).
+            max_body_bytes: Largest request body accepted (413 beyond it).
+            body_timeout_s: Seconds a request body may take to arrive (408 and the connection closed after it).
+            keep_alive_s: Seconds an idle kept-alive connection stays open.
+        """
+        names = [{"name": m.name, "checkpoint": m.checkpoint} for m in models]
+        app = create_app(Predictor(models), names, max_body_bytes, body_timeout_s)
+        self.socket = listening_socket(host, port)
+        self.host, self.port = host, self.socket.getsockname()[1]
+        config = uvicorn.Config(
+            app,
+            http="h11",
+            lifespan="off",
+            log_level="warning",  # uvicorn's own start-up lines and a line per request would flood the terminal
+            access_log=False,
+            backlog=BACKLOG,
+            timeout_keep_alive=int(max(1, keep_alive_s)),
+            timeout_graceful_shutdown=5,  # Ctrl+C does not wait for stalled clients longer than this
+        )
+        self.server = uvicorn.Server(config)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    def run(self) -> None:
+        """Serve until Ctrl+C (or ``should_exit``); uvicorn handles the signal and closes connections first."""
         try:
-            payload = json.loads(body)
-            encoded = payload["image"]
-            if not isinstance(encoded, str):
-                raise TypeError
-            if encoded.startswith("data:"):
-                encoded = encoded.partition(",")[2]
-            return base64.b64decode(encoded, validate=True)
-        except (ValueError, KeyError, TypeError, binascii.Error) as err:
-            raise RequestError(
-                HTTPStatus.BAD_REQUEST, 'JSON body must be {"image": "<base64-encoded PNG or JPEG>"}'
-            ) from err
-    raise RequestError(
-        HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-        f"Content-Type {kind or '(none)'} not accepted: send image/png or image/jpeg bytes, or application/json",
+            self.server.run(sockets=[self.socket])
+        finally:
+            self.socket.close()
+
+    @contextmanager
+    def in_background(self, start_timeout_s: float = 30.0) -> Iterator[LocalServer]:
+        """Serve from a thread for the ``with`` block; the server is accepting requests when the block starts."""
+        thread = threading.Thread(target=self.run, name="uvicorn", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + start_timeout_s
+        while not self.server.started and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not self.server.started:
+            self.server.should_exit = True
+            raise RuntimeError(f"the server did not start within {start_timeout_s:g} s")
+        try:
+            yield self
+        finally:
+            self.server.should_exit = True
+            thread.join(timeout=30)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a bad command line as the project's one-line ``error: ...`` instead of a usage block."""
+
+    def error(self, message: str) -> Any:
+        raise UserError(f"{message} (see --help)")
+
+
+def serve(argv: list[str] | None) -> None:
+    parser = OneLineParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--ckpt", nargs="+", required=True, help="classifier checkpoint(s), e.g. the ANN, CNN and LSTM")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on, 1-65535 (0: any free port)")
+    parser.add_argument(
+        "--body-timeout",
+        type=float,
+        default=BODY_TIMEOUT_S,
+        help="seconds a request body may take to arrive (408 after)",
     )
-
-
-def make_handler(predictor: Predictor) -> type[BaseHTTPRequestHandler]:
-    page = files("inference").joinpath("drawing_page.html").read_bytes()
-    names = json.dumps({"models": [{"name": m.name, "checkpoint": m.checkpoint} for m in predictor.models]})
-
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "lightning-classics"
-        protocol_version = "HTTP/1.1"  # keep-alive: the page sends many small requests while one draws
-
-        def do_GET(self) -> None:
-            if self.path in ("/", "/index.html"):
-                self.reply(HTTPStatus.OK, page, "text/html; charset=utf-8")
-            elif self.path == "/models":
-                self.reply(HTTPStatus.OK, names.encode(), "application/json")
-            else:
-                self.error(
-                    RequestError(HTTPStatus.NOT_FOUND, f"no page {self.path}: the page is /, predictions POST /predict")
-                )
-
-        def do_POST(self) -> None:
-            try:
-                if self.path != "/predict":
-                    raise RequestError(HTTPStatus.NOT_FOUND, f"no endpoint {self.path}: POST pictures to /predict")
-                body = self.read_body()
-                result = predictor(picture_from_request(self.headers.get("Content-Type", ""), body))
-                self.reply(HTTPStatus.OK, json.dumps(result).encode(), "application/json")
-            except RequestError as err:
-                self.error(err)
-
-        def read_body(self) -> bytes:
-            length = self.headers.get("Content-Length")
-            if length is None or not length.isdigit():
-                self.close_connection = True
-                raise RequestError(HTTPStatus.LENGTH_REQUIRED, "send the picture with a Content-Length header")
-            if int(length) > MAX_BODY_BYTES:
-                self.close_connection = True  # the unread body must not be taken for the next request
-                raise RequestError(
-                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                    f"body of {int(length):,} bytes is over the {MAX_BODY_BYTES:,} accepted: send a smaller picture",
-                )
-            return self.rfile.read(int(length))
-
-        def error(self, err: RequestError) -> None:
-            self.reply(err.status, json.dumps({"error": str(err)}).encode(), "application/json")
-
-        def reply(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # one line per request while drawing would flood the terminal
-
-    return Handler
-
-
-def make_server(models: list[ServedModel], host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
-    """A server ready to ``serve_forever()``; port 0 picks a free port (``server.server_address``)."""
-    server = ThreadingHTTPServer((host, port), make_handler(Predictor(models)))
-    server.daemon_threads = True
-    return server
+    args = parser.parse_args(argv)
+    if not args.body_timeout > 0:
+        raise UserError(f"--body-timeout {args.body_timeout} must be a positive number of seconds")
+    try:
+        models = load_models(args.ckpt)
+    except NotAClassifierError as err:
+        raise UserError(str(err)) from err
+    server = LocalServer(models, args.host, args.port, body_timeout_s=args.body_timeout)
+    print(f"Serving {', '.join(m.name for m in models)} at {server.url} (Ctrl+C stops)", flush=True)
+    with suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl+C it handled once the server has shut down
+        server.run()
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ckpt", nargs="+", required=True, help="classifier checkpoint(s), e.g. the ANN, CNN and LSTM")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
-    parser.add_argument("--port", type=int, default=8000, help="port to listen on (0: any free port)")
-    args = parser.parse_args(argv)
-    try:
-        models = load_models(args.ckpt)
-        server = make_server(models, args.host, args.port)
-    except (NotAClassifierError, OSError) as err:
-        raise SystemExit(f"error: {err}") from None
-    port = server.server_address[1]
-    print(f"Serving {', '.join(m.name for m in models)} at http://{args.host}:{port}/ (Ctrl+C stops)", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    run_command(serve, argv)
 
 
 if __name__ == "__main__":

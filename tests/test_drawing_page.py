@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
 
-from inference.serve import load_models, make_server
+from inference.serve import LocalServer, load_models
 from tests.helpers import ROOT
 
 # Rewritten when UPDATE_DOCS_PICTURES=1; DRAWING_PAGE_CKPTS=a.ckpt,b.ckpt,... serves those checkpoints instead of
@@ -40,36 +39,30 @@ def test_drawing_a_seven_shows_seven(drawn_cnn, tmp_path):
         pytest.skip("no Chromium found: apt-get install chromium (or set CHROMIUM=/path/to/chrome)")
 
     checkpoints = [c for c in os.environ.get("DRAWING_PAGE_CKPTS", "").split(",") if c] or [str(drawn_cnn)]
-    httpd = make_server(load_models(checkpoints), port=0)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_address[1]}/"
-    try:
-        with playwright.sync_playwright() as p:
-            # --no-sandbox: CI containers run as root, where Chromium's sandbox cannot start.
-            browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
-            page = browser.new_page(viewport={"width": 560 + 260 * len(checkpoints), "height": 590})
-            page.goto(url)
-            page.wait_for_selector("body[data-ready=true]")
-            box = page.locator("#pad").bounding_box()
-            assert box is not None
-            # A seven: the top bar, then the long diagonal down to the left.
-            stroke(page, [(0.25, 0.22), (0.75, 0.22), (0.42, 0.85)], box)
-            predictions = page.get_by_test_id("prediction")
-            page.wait_for_function("document.querySelector('[data-testid=prediction]').textContent !== '–'")
-            page.wait_for_timeout(300)  # let the last request after mouse-up land
-            assert predictions.all_text_contents() == ["7"] * len(checkpoints)  # one panel per model
-            values = [float(v.rstrip("%")) for v in page.locator(".bar .value").all_text_contents()[:10]]
-            assert len(values) == 10 and sum(values) == pytest.approx(100, abs=0.5)
-            assert max(values) == values[7]
-            shot = page.screenshot(path=str(tmp_path / "page.png"))
-            if os.environ.get("UPDATE_DOCS_PICTURES") == "1":
-                SCREENSHOT.parent.mkdir(exist_ok=True)
-                Path(SCREENSHOT).write_bytes(shot)
+    with LocalServer(load_models(checkpoints), port=0).in_background() as server, playwright.sync_playwright() as p:
+        url = server.url
+        # --no-sandbox: CI containers run as root, where Chromium's sandbox cannot start.
+        browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 560 + 260 * len(checkpoints), "height": 590})
+        page.goto(url)
+        page.wait_for_selector("body[data-ready=true]")
+        box = page.locator("#pad").bounding_box()
+        assert box is not None
+        # A seven: the top bar, then the long diagonal down to the left.
+        stroke(page, [(0.25, 0.22), (0.75, 0.22), (0.42, 0.85)], box)
+        predictions = page.get_by_test_id("prediction")
+        page.wait_for_function("document.querySelector('[data-testid=prediction]').textContent !== '–'")
+        page.wait_for_timeout(300)  # let the last request after mouse-up land
+        assert predictions.all_text_contents() == ["7"] * len(checkpoints)  # one panel per model
+        values = [float(v.rstrip("%")) for v in page.locator(".bar .value").all_text_contents()[:10]]
+        assert len(values) == 10 and sum(values) == pytest.approx(100, abs=0.5)
+        assert max(values) == values[7]
+        shot = page.screenshot(path=str(tmp_path / "page.png"))
+        if os.environ.get("UPDATE_DOCS_PICTURES") == "1":
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            Path(SCREENSHOT).write_bytes(shot)
 
-            page.click("#clear")
-            assert predictions.all_text_contents() == ["–"] * len(checkpoints)
-            browser.close()
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+        page.click("#clear")
+        assert predictions.all_text_contents() == ["–"] * len(checkpoints)
+        browser.close()
     assert (tmp_path / "page.png").read_bytes()[:4] == b"\x89PNG"

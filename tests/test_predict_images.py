@@ -2,12 +2,14 @@
 
 import csv
 import logging
+import os
 
 import pytest
 
 from cli import main
 from tests.drawn_digits import draw_digit
 from tests.helpers import cli_args
+from tests.test_preprocess import png_with_short_header
 
 STYLES = {
     "thin": {"height": 70},
@@ -27,12 +29,16 @@ def test_predict_classifies_drawn_pictures_and_names_a_bad_file(drawn_cnn, tmp_p
             suffix = "jpg" if digit % 3 == 0 else "png"
             draw_digit(digit, **options).save(pictures / f"{style}-{digit}.{suffix}")
     (pictures / "notes.txt").write_text("not a picture")
+    (pictures / "short-header.png").write_bytes(png_with_short_header(draw_digit(3)))  # Pillow's ValueError
+    os.mkfifo(pictures / "pipe.png")  # reading it would wait for a writer forever
     runs = drawn_cnn.parents[3]  # runs/mnist_cnn/version_0/checkpoints/best.ckpt
 
     with caplog.at_level(logging.INFO):
         main(cli_args("predict", "mnist_cnn", runs, "--ckpt_path", "best", "--data.predict_path", str(pictures)))
 
     assert f"{pictures / 'notes.txt'}: not a readable image" in caplog.text  # named, and the rest still classified
+    assert f"{pictures / 'short-header.png'}: not a readable image (ValueError" in caplog.text
+    assert f"{pictures / 'pipe.png'}: a FIFO, not an image file" in caplog.text
     assert "file" in caplog.text and "runner_up" in caplog.text  # the printed table's header
     with open(runs / "mnist_cnn" / "version_0" / "predictions.csv") as file:
         rows = list(csv.DictReader(file))

@@ -1,13 +1,16 @@
 """MNIST-style preprocessing of arbitrary pictures: polarity, scale, centring, transparency, bad input."""
 
 import io
+import os
 
+import numpy
 import pytest
 import torch
 from PIL import Image
 
 from inference.preprocess import MAX_PIXELS, ImageInputError, image_files, preprocess, preprocess_files
 from tests.drawn_digits import draw_digit
+from tests.image_fuzz import png_chunk, png_chunks
 
 
 def png_bytes(picture: Image.Image) -> bytes:
@@ -84,3 +87,44 @@ def test_a_folder_of_files_keeps_going_past_a_bad_one(tmp_path):
     assert len(errors) == 1 and errors[0].startswith(str(tmp_path / "b.png")) and "\n" not in errors[0]
     with pytest.raises(ImageInputError, match="does not exist"):
         image_files(tmp_path / "missing")
+
+
+def png_with_short_header(picture: Image.Image) -> bytes:
+    """A PNG whose IHDR chunk is cut short but has a right CRC: Pillow raises ValueError, not its OSError."""
+    data = png_bytes(picture)
+    (offset, kind, payload), *_ = png_chunks(data)
+    return data[:offset] + png_chunk(kind, payload[:9]) + data[offset + 12 + len(payload) :]
+
+
+def test_sixteen_bit_grayscale_keeps_its_contrast():
+    # Dark ink 5000 on paper 60000: PIL's convert("L") clips both at 255 and the digit vanishes.
+    ink = numpy.asarray(draw_digit(4).convert("L")) < 128
+    wide = Image.fromarray(numpy.where(ink, 5000, 60000).astype(numpy.uint16))
+    assert wide.mode == "I;16"
+    eight_bit = preprocess(png_bytes(draw_digit(4))).int()
+    for picture, file_format in ((wide, "PNG"), (wide.convert("I"), "TIFF")):  # 16-bit PNGs open as 'I' in old Pillows
+        buffer = io.BytesIO()
+        picture.save(buffer, format=file_format)
+        assert (preprocess(buffer.getvalue()).int() - eight_bit).abs().max() <= 40, file_format
+
+
+def test_a_folder_names_every_entry_it_skips(tmp_path):
+    draw_digit(1).save(tmp_path / "a.png")
+    (tmp_path / "b-short-header.png").write_bytes(png_with_short_header(draw_digit(2)))
+    os.mkfifo(tmp_path / "c-fifo.png")  # opening it for reading would wait for a writer forever
+    (tmp_path / "d-loop.png").symlink_to(tmp_path / "d-loop.png")
+    (tmp_path / "e-folder").mkdir()
+    draw_digit(6).save(tmp_path / "f.png")
+    (tmp_path / ".hidden").write_text("left out silently, as ls does")
+
+    images, kept, errors = preprocess_files(image_files(tmp_path))
+
+    assert [p.name for p in kept] == ["a.png", "f.png"] and images.shape == (2, 28, 28)
+    assert errors == [
+        f"{tmp_path / 'b-short-header.png'}: not a readable image (ValueError: Truncated IHDR chunk)",
+        f"{tmp_path / 'c-fifo.png'}: a FIFO, not an image file",
+        f"{tmp_path / 'd-loop.png'}: a symlink loop, not an image file",
+        f"{tmp_path / 'e-folder'}: a folder, not an image file",
+    ]
+    with pytest.raises(ImageInputError, match="a FIFO"):  # given alone, it is named too
+        preprocess(tmp_path / "c-fifo.png")

@@ -10,26 +10,24 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 from PIL import Image
 
-from inference.serve import MAX_BODY_BYTES, load_models, make_server
+from inference.serve import MAX_BODY_BYTES, LocalServer, load_models
+from inference.serve import main as serve_main
 from tests.drawn_digits import draw_digit
 from tests.helpers import ROOT
-from tests.test_preprocess import png_bytes
+from tests.test_preprocess import png_bytes, png_with_short_header
 
 
 @pytest.fixture(scope="module")
 def server(drawn_cnn) -> Iterator[tuple[str, int]]:
-    httpd = make_server(load_models([str(drawn_cnn)]), port=0)  # port 0: any free port
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield "127.0.0.1", httpd.server_address[1]
-    httpd.shutdown()
-    httpd.server_close()
+    # port 0: any free port; a short body deadline so that the stalled-body test takes a second
+    with LocalServer(load_models([str(drawn_cnn)]), port=0, body_timeout_s=1.0).in_background() as running:
+        yield running.host, running.port
 
 
 def request(server, method: str, path: str, body: bytes = b"", content_type: str | None = None, headers=None):
@@ -60,6 +58,7 @@ def test_bad_requests_get_4xx_with_a_reason_and_the_server_keeps_serving(server)
     huge_picture = png_bytes(Image.new("L", (5000, 5000), 255))  # compresses to a few kB but decodes to 25 MP
     cases = [
         (b"hello, not a picture", "image/png", 400, "not a readable image"),
+        (png_with_short_header(draw_digit(2)), "image/png", 400, "not a readable image (ValueError"),
         (huge_picture, "image/png", 413, "larger than"),
         (png_bytes(Image.new("RGB", (64, 64), "white")), "image/png", 422, "blank"),
         (b"1,2,3", "text/csv", 415, "send image/png"),
@@ -114,3 +113,49 @@ def test_the_command_serves_until_ctrl_c(drawn_cnn):
             process.wait()
     with pytest.raises(ConnectionRefusedError):  # the port is closed again
         socket.create_connection(address, timeout=5).close()
+
+
+def test_a_stalled_body_times_out_while_other_requests_are_answered(server):
+    stalled = []
+    for _ in range(20):  # each would have held one of http.server's threads for good
+        connection = socket.create_connection(server, timeout=30)
+        connection.sendall(
+            b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nContent-Length: 1000\r\n\r\n"
+        )
+        connection.sendall(b"\x89PNG")  # 4 of the 1000 bytes announced, then nothing
+        stalled.append(connection)
+    started = time.monotonic()
+    status, answer = request(server, "POST", "/predict", png_bytes(draw_digit(7)), "image/png")
+    assert status == 200 and answer["results"][0]["prediction"] == "7"
+    assert time.monotonic() - started < 1.0  # not queued behind the stalled ones
+    for connection in stalled:
+        reply = b""
+        while chunk := connection.recv(4096):  # the server closes the connection after its answer
+            reply += chunk
+        connection.close()
+        head, _, body = reply.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408 "), reply
+        assert "did not arrive within 1 s" in json.loads(body)["error"]
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "99999"], "error: --port 99999 is not a port: pass 1-65535 (or 0 for any free port)"),
+        (["--port", "eighty"], "error: argument --port: invalid int value: 'eighty' (see --help)"),
+        ([], "error: the following arguments are required: --ckpt (see --help)"),
+    ],
+)
+def test_bad_command_lines_end_in_one_line(drawn_cnn, args, message, capsys):
+    ckpt = ["--ckpt", str(drawn_cnn)] if args else []
+    with pytest.raises(SystemExit) as exit_:
+        serve_main([*ckpt, *args])
+    assert exit_.value.code == message
+    assert "usage:" not in capsys.readouterr().err  # no argparse usage block
+
+
+def test_a_port_in_use_is_one_line(drawn_cnn, server):
+    with pytest.raises(SystemExit) as exit_:
+        serve_main(["--ckpt", str(drawn_cnn), "--port", str(server[1])])
+    assert str(exit_.value.code).startswith(f"error: cannot listen on 127.0.0.1:{server[1]} (Address already in use)")
