@@ -85,7 +85,7 @@ def import_graph() -> dict[str, set[str]]:
 def test_the_graph_sees_the_imports_it_should():
     graph = import_graph()
     assert "rl.dqn.agent" in graph["rl.dqn"]  # from rl.dqn.agent import DQN, in a package's __init__
-    assert {"rl.dqn.curves", "rl.dqn.stream", "training_runs.lean_loop"} <= graph["rl.dqn.agent"]
+    assert {"rl.dqn.curves", "rl.dqn.stream", "training_runs.fused_optimizers"} <= graph["rl.dqn.agent"]
     assert "training_runs.resume" in graph["cli"]
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [frozenset("abc")]
 
