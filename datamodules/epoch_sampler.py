@@ -39,7 +39,7 @@ class EpochShuffleSampler(Sampler[int]):
         return self.size
 
 
-class SequentialSampler(Sampler[int]):
+class PositionedSequentialSampler(Sampler[int]):
     """``range(size)`` in order, like torch's ``SequentialSampler``, but able to start part-way (``set_position``)."""
 
     def __init__(self, size: int) -> None:

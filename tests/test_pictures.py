@@ -50,7 +50,7 @@ def test_fit_and_test_leave_curves_pictures_and_a_real_hp_metric(tmp_path, mnist
 
 
 def test_confusion_matrix_counts_every_test_image(tmp_path, mnist_dir):
-    from callbacks.test_pictures import TestPictures
+    from callbacks.evaluation_pictures import TestPictures
 
     runs = tmp_path / "runs"
     data = ["--data.data_dir", str(mnist_dir), "--data.val_size", "50"]

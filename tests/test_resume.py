@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from cli import CLI, main
 from datamodules.device_data import DeviceBatchLoader, EpochOrder
-from datamodules.epoch_sampler import EpochShuffleSampler, SequentialSampler
+from datamodules.epoch_sampler import EpochShuffleSampler, PositionedSequentialSampler
 from rl.dqn.replay import Batch
 from rl.dqn.stream import ExperienceStream
 from tests.helpers import QUIET, quiet_trainer
@@ -194,7 +194,7 @@ def test_every_training_loader_exposes_one_position_part():
     images, labels = torch.arange(40).view(20, 2), torch.arange(20)
     shuffled = EpochShuffleSampler(20, seed=1)
     by_sample = DataLoader(TensorDataset(images, labels), batch_size=4, sampler=shuffled)
-    sequential = SequentialSampler(6)
+    sequential = PositionedSequentialSampler(6)
     by_chunk = DataLoader(list(range(6)), batch_size=None, sampler=sequential)
     on_device = DeviceBatchLoader(images, labels, batch_size=4, order=EpochOrder(20, shuffle=True, seed=1))
     stream = ExperienceStream(lambda: None, lambda: Batch(*[torch.zeros(1)] * 6), length=5)

@@ -1,7 +1,7 @@
 """The one protocol by which a training loader is told which epoch it plays and how far into it to start.
 
 Every training loader of the project implements it, on the part that owns its order: ``EpochShuffleSampler`` and
-``SequentialSampler`` (a DataLoader's sampler), ``DeviceBatchLoader`` (the loader itself) and the DQN's
+``PositionedSequentialSampler`` (a DataLoader's sampler), ``DeviceBatchLoader`` (the loader itself) and the DQN's
 ``ExperienceStream`` (a DataLoader's dataset). ``training_runs.resume.ResumeState`` is its one caller.
 """
 

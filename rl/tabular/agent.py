@@ -14,7 +14,7 @@ import torch
 from lightning.fabric.utilities.data import AttributeDict
 from torch.utils.data import DataLoader, Dataset
 
-from datamodules.epoch_sampler import SequentialSampler
+from datamodules.epoch_sampler import PositionedSequentialSampler
 from rl.arguments import at_least, in_range, make_env
 from rl.checkpointing import AGENT_STATE_KEY, generator_from_state, generator_state
 from rl.evaluation import EvaluationRun, Policy, log_env_steps
@@ -145,7 +145,7 @@ class TabularQLearning(L.LightningModule):
         hp = self.hparams
         chunks = _Chunks(0, hp.episodes_per_epoch, hp.episodes_per_step)
         # A sampler that can start part-way: a run resumed mid-epoch continues with the episodes not yet played.
-        return DataLoader(chunks, batch_size=None, sampler=SequentialSampler(len(chunks)))
+        return DataLoader(chunks, batch_size=None, sampler=PositionedSequentialSampler(len(chunks)))
 
     def training_step(self, batch: list[int], batch_idx: int) -> None:
         hp = self.hparams
