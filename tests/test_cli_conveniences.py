@@ -14,11 +14,16 @@ import yaml
 from callbacks import EnvStepsProgressBar
 from cli import main
 from lightning_modules import CNN, LSTM
-from tests.helpers import ROOT, cli_args, preset
-from training_runs.presets import PRESETS_DIR
+from tests.helpers import QUIET, ROOT, cli_args, preset
+from training_runs.presets import OVERLAYS_DIR, PRESETS_DIR
 
-# Overlays hold only what differs from a base preset; each is checked on top of its base.
-OVERLAY_BASES = {"fashion_mnist": "mnist_cnn", "mnist_speedrun_995": "mnist_speedrun"}
+
+def overlay_base(overlay: Path) -> str:
+    """The base preset an overlay names on its first line: ``# Overlay on configs/<base>.yaml ...``."""
+    first = overlay.read_text().splitlines()[0]
+    prefix = "# Overlay on configs/"
+    assert first.startswith(prefix), f"{overlay} must start with '{prefix}<base>.yaml'"
+    return first.removeprefix(prefix).partition(".yaml")[0]
 
 
 def test_presets_are_found_by_name_from_any_folder(tmp_path, monkeypatch):
@@ -31,17 +36,38 @@ def test_presets_are_found_by_name_from_any_folder(tmp_path, monkeypatch):
         main(["--config", "nope"], run=False)
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")))
-def test_every_preset_builds_its_model_with_the_values_it_sets(name, tmp_path):
-    values = yaml.safe_load(Path(preset(name)).read_text())
-    is_overlay = "class_path" not in values.get("model", {})
-    assert not is_overlay or name in OVERLAY_BASES, f"configs/{name}.yaml is an overlay: add its base to OVERLAY_BASES"
-    configs = [preset(OVERLAY_BASES[name])] if is_overlay else []
-    args = [f"--config={config}" for config in [*configs, preset(name)]]
-    cli = main([*args, "--runs_dir", str(tmp_path)], run=False)
+def built_values_match(cli, values: dict) -> None:
     for key, value in values.get("model", {}).get("init_args", {}).items():
         built = cli.model.hparams[key]
         assert (list(built) if isinstance(built, tuple) else built) == value, key
+    for key, value in values.get("data", {}).get("init_args", {}).items():
+        assert cli.datamodule.hparams[key] == value, key
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")))
+def test_every_preset_builds_its_model_with_the_values_it_sets(name, tmp_path):
+    values = yaml.safe_load(Path(preset(name)).read_text())
+    assert "class_path" in values.get("model", {}), f"configs/{name}.yaml names no model: move it to configs/overlays/"
+    built_values_match(main([f"--config={preset(name)}", "--runs_dir", str(tmp_path)], run=False), values)
+
+
+@pytest.mark.filterwarnings("ignore:.*typical of mnist:UserWarning")  # MNIST-like tiny files under the Fashion overlay
+@pytest.mark.parametrize("overlay", sorted(OVERLAYS_DIR.glob("*.yaml")), ids=lambda path: path.stem)
+def test_every_overlay_composes_on_its_base_and_trains(overlay, tmp_path, mnist_dir):
+    """Each overlay on the base its first line names: the overlay's values win, and one tiny fit runs."""
+    base = overlay_base(overlay)
+    assert (PRESETS_DIR / f"{base}.yaml").is_file(), f"{overlay.name}: no base preset configs/{base}.yaml"
+    values = yaml.safe_load(overlay.read_text())
+    configs = [f"--config={PRESETS_DIR / f'{base}.yaml'}", f"--config={overlay}"]
+    built_values_match(main([*configs, "--runs_dir", str(tmp_path)], run=False), values)
+    tiny = ["--trainer.max_steps", "2", "--trainer.limit_val_batches", "1", "--trainer.num_sanity_val_steps", "0"]
+    if values.get("data", {}).get("init_args", {}).get("dataset") == "fashion_mnist":
+        tiny += ["--data.data_dir", str(mnist_dir), "--data.val_size", "44"]  # the tiny files stand in for both
+    elif "env_id" in values.get("model", {}).get("init_args", {}):
+        tiny += ["--model.init_args.steps_per_epoch", "2", "--model.init_args.learning_starts", "16"]
+        tiny += ["--model.init_args.val_episodes", "1"]
+    fit = main(["fit", *configs, "--runs_dir", str(tmp_path), *QUIET, *tiny])
+    assert fit.trainer.global_step == 2
 
 
 @pytest.mark.slow
@@ -55,7 +81,7 @@ def test_a_built_wheel_ships_every_preset_beside_cli_py(tmp_path):
     (wheel,) = tmp_path.glob("lightning_classics-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "cli.py" in names  # training_runs.presets.PRESETS_DIR: configs/ beside cli.py and training_runs/
-    assert {f"configs/{p.name}" for p in PRESETS_DIR.glob("*.yaml")} <= names
+    assert {f"configs/{p.relative_to(PRESETS_DIR)}" for p in PRESETS_DIR.rglob("*.yaml")} <= names
 
 
 def test_help_for_one_model_lists_its_options(capsys):
