@@ -32,6 +32,8 @@ def test_presets_are_found_by_name_from_any_folder(tmp_path, monkeypatch):
     assert type(cli.model) is LSTM
     cli = main([f"--config={preset('mnist_cnn')}", "--config", "fashion_mnist", "--runs_dir", str(tmp_path)], run=False)
     assert type(cli.model) is CNN and cli.datamodule.hparams.dataset == "fashion_mnist"
+    cli = main(["--config", "cartpole_dqn", "--config", "overlays/cartpole_v1", "--runs_dir", str(tmp_path)], run=False)
+    assert cli.model.hparams.env_id == "CartPole-v1"  # an overlay named with its folder, as the README writes it
     with pytest.raises(SystemExit, match=r"--config nope: no such file and no preset .*mnist_cnn"):
         main(["--config", "nope"], run=False)
 
