@@ -173,11 +173,11 @@ def test_the_demo_prints_what_the_readme_shows(tmp_path):
     recipe = makefile.split("\ndemo: install\n", 1)[1].split("\n\n", 1)[0]
     printed = ""
     for command in recipe.replace("\\\n", " ").splitlines():
-        words = shlex.split(command.replace("$(BIN)/python", "python").replace("$(RUNS)", "runs"))
+        words = shlex.split(command.replace("$(BIN)/python", "python").replace("$(RUNS)", str(tmp_path / "runs")))
         words = [str(data) if w == "$(DATA)" else w for w in words]
         assert words[0] == "python", command
         args = [str(ROOT / "cli.py"), *words[2:], *(SHORT_FIT[2:] if "fit" in words else [])]
-        done = subprocess.run([sys.executable, *args], cwd=tmp_path, capture_output=True, text=True)
+        done = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr[-3000:]
         printed += done.stdout + done.stderr
     lines = [line.replace(str(tmp_path) + "/", "") for line in printed.splitlines()]
