@@ -1,6 +1,6 @@
 """No entry point imports a module that a checkpoint names: a crafted checkpoint whose class path (or
 instantiator) is ``evilmod...`` , with an ``evilmod.py`` that writes a marker file on import on the path, is
-refused in one line by cli.py test and predict, rl.play, inference.export and the server's loader."""
+refused in one line by cli.py test and predict, rl.play, lightning_classics.inference.export and the server's loader."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 import cli
-from inference import export, serve
-from inference.checkpoints import load_classifier
+from lightning_classics.inference import export, serve
+from lightning_classics.inference.checkpoints import load_classifier
+from lightning_classics.runs.errors import UserError
 from rl import play
 from tests.crafted_checkpoints import CLI_INSTANTIATOR, agent_checkpoint, classifier_checkpoint, plant_evil_module
 from tests.helpers import cli_args
-from training_runs.errors import UserError
 
 CRAFTED = [
     pytest.param(
