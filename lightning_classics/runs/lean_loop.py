@@ -8,7 +8,7 @@ median of 4 runs 1.08 (``python -m benchmarks.lean_loop --runs "DQN CartPole" --
 2026-12-03, load average 4-9); nothing measurable for the ANN's 17 ms step.
 
 The other kept piece, torch's cached CUDA check (``CachedCudaCheck``), undoes something ``import lightning``
-does, so it lives with the rest of Lightning's internals in training_runs/lightning_internals.py.
+does, so it lives with the rest of Lightning's internals in lightning_classics/runs/lightning_internals.py.
 """
 
 from __future__ import annotations
