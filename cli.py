@@ -2,7 +2,7 @@
 
 Models and data are chosen in YAML (or with ``--model CNN --data MNISTDataModule``); see
 ``python cli.py fit --help`` and ``python cli.py fit --model.help CNN`` for every option.
-Each ``fit`` writes one run folder, ``<runs_dir>/<run_name>/version_N/`` (see training_runs/folders.py).
+Each ``fit`` writes one run folder, ``<runs_dir>/<run_name>/version_N/`` (see lightning_classics/runs/folders.py).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 # Imported so that LightningCLI knows every model and data module by its short name.
 import datamodules  # noqa: F401
-import inference.prediction_table as prediction_table
-import lightning_modules  # noqa: F401
-import rl  # noqa: F401
-from callbacks import (
+import lightning_classics.inference.prediction_table as prediction_table
+import lightning_modules
+import rl
+from lightning_classics.callbacks import (
     BestMetricAsHpMetric,
     EnvStepsProgressBar,
     LatestCheckpoint,
@@ -36,26 +36,33 @@ from callbacks import (
     NonFiniteStop,
     TestPictures,
 )
-from training_runs.atomic_io import AtomicCheckpointIO, atomic_torch_save, remove_stale_temp_files
-from training_runs.checkpoint_loader import read_checkpoint
-from training_runs.checkpoint_match import check_checkpoint_matches
-from training_runs.command_line import run_command
-from training_runs.errors import UserError
-from training_runs.folders import NAMED_CHECKPOINTS, RunFolder, check_run_name, existing_run, new_run, run_of_checkpoint
-from training_runs.interrupts import MidEpochCheckpoint, TrainingInterrupted
-from training_runs.lean_loop import NoOpProfiler
-from training_runs.lightning_internals import CachedCudaCheck, LightningCLIWithoutCheckpointHparams
-from training_runs.parse_errors import known_options, one_line_parse_error
-from training_runs.presets import find_presets
-from training_runs.resume import ResumeState
-from training_runs.run_lock import lock_run
+from lightning_classics.runs.atomic_io import AtomicCheckpointIO, atomic_torch_save, remove_stale_temp_files
+from lightning_classics.runs.checkpoint_loader import model_classes, read_checkpoint
+from lightning_classics.runs.checkpoint_match import check_checkpoint_matches
+from lightning_classics.runs.command_line import run_command
+from lightning_classics.runs.errors import UserError
+from lightning_classics.runs.folders import (
+    NAMED_CHECKPOINTS,
+    RunFolder,
+    check_run_name,
+    existing_run,
+    new_run,
+    run_of_checkpoint,
+)
+from lightning_classics.runs.interrupts import MidEpochCheckpoint, TrainingInterrupted
+from lightning_classics.runs.lean_loop import NoOpProfiler
+from lightning_classics.runs.lightning_internals import CachedCudaCheck, LightningCLIWithoutCheckpointHparams
+from lightning_classics.runs.parse_errors import known_options, one_line_parse_error
+from lightning_classics.runs.presets import find_presets
+from lightning_classics.runs.resume import ResumeState
+from lightning_classics.runs.run_lock import lock_run
 
 # lightning 2.6's own CLI code calls jsonargparse APIs deprecated in jsonargparse 4.49; the
 # warnings are about Lightning's code, not the user's, so they only add noise.
 os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
 # Likewise lightning 2.6 calls a torch pytree API that torch 2.14 deprecates, once per run.
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
-# Lightning cannot see that training_runs.resume.ResumeState restores the loader's position mid-epoch.
+# Lightning cannot see that lightning_classics.runs.resume.ResumeState restores the loader's position mid-epoch.
 warnings.filterwarnings("ignore", message=r"You're resuming from a checkpoint that ended before the epoch ended")
 # The DQN's ExperienceStream has a length so that ResumeState can position it (rl/dqn/stream.py); it is read with
 # num_workers=0, where the length is exact.
@@ -108,7 +115,7 @@ class FitConfigSaver(SaveConfigCallback):
 class CLI(LightningCLIWithoutCheckpointHparams):
     """LightningCLI with one folder per run, checked checkpoints, exact resume and readable summaries.
 
-    Its base does not parse ``--ckpt_path``'s hyper-parameters (training_runs/lightning_internals.py): the
+    Its base does not parse ``--ckpt_path``'s hyper-parameters (lightning_classics/runs/lightning_internals.py): the
     checkpoint is checked against the configuration after the model is built (``after_instantiate_classes``)."""
 
     run: RunFolder | None = None  # the run folder of the command (None: an evaluation outside any run)
@@ -166,8 +173,8 @@ class CLI(LightningCLIWithoutCheckpointHparams):
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         """The Trainer, with a progress bar that redraws every ``--progress_bar_refresh_rate`` batches (no ``v_num``)
-        and counts environment steps for agents, and with cheaper per-batch bookkeeping (training_runs/lean_loop.py,
-        ``CachedCudaCheck`` in training_runs/lightning_internals.py)."""
+        and counts environment steps for agents, and with cheaper per-batch bookkeeping (lightning_classics/runs/lean_loop.py,
+        ``CachedCudaCheck`` in lightning_classics/runs/lightning_internals.py)."""
         config = self.config_init[self.subcommand] if self.subcommand else self.config_init
         trainer_config = config["trainer"]
         callbacks = trainer_config.get("callbacks") or []
@@ -181,7 +188,7 @@ class CLI(LightningCLIWithoutCheckpointHparams):
         return trainer
 
     def init_parser(self, **kwargs: Any) -> LightningArgumentParser:
-        # Errors are raised (and made one line by training_runs.command_line) instead of printing the usage.
+        # Errors are raised (and made one line by lightning_classics.runs.command_line) instead of printing the usage.
         # No abbreviations: argparse would take a misspelt `--trainer.max_epoch` as `--trainer.max_epochs`.
         return super().init_parser(**{**kwargs, "exit_on_error": False, "allow_abbrev": False})
 
@@ -255,7 +262,8 @@ class CLI(LightningCLIWithoutCheckpointHparams):
         self.trainer.strategy.checkpoint_io = AtomicCheckpointIO()
         changes = None
         if self._checkpoint is not None:
-            changes = check_checkpoint_matches(self._checkpoint, self.model, config.ckpt_path)
+            classes = model_classes(lightning_modules, rl)
+            changes = check_checkpoint_matches(self._checkpoint, self.model, config.ckpt_path, classes)
             self._checkpoint = None  # release the memory; Lightning reads the file again when it restores
         self._set_logger(config)
         resume_state = ResumeState(lr_change=changes.lr_change() if changes else None)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from inference.checkpoints import load_classifier
-from inference.export import SUFFIXES, export
+from lightning_classics.inference.checkpoints import load_classifier
+from lightning_classics.inference.export import SUFFIXES, export
 
 
 def runners(network: torch.nn.Module, image_shape: tuple[int, ...], folder: Path, threads: int) -> dict[str, Callable]:

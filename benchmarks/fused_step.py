@@ -6,7 +6,7 @@
 For each model (the presets' networks: ANN, CNN, the speed preset's half-width CNN, LSTM) two copies of the
 same network train on the same random batch of 128 images, one with ``AdamW()`` (torch's default: a loop
 over the tensors on the CPU, foreach on a GPU) and one with ``AdamW(fused=True)``, what the project uses
-(training_runs/fused_optimizers.py). They alternate ``--steps`` steps at a time, ``--reps`` times, so a
+(lightning_classics/runs/fused_optimizers.py). They alternate ``--steps`` steps at a time, ``--reps`` times, so a
 change in machine load hits both alike. Prints one markdown table: ms per step (median) and the speed-up.
 """
 
@@ -20,9 +20,9 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from lightning_classics.runs.fused_optimizers import build_optimizer
 from lightning_modules import ANN, CNN, LSTM
 from lightning_modules.classifier import Classifier
-from training_runs.fused_optimizers import build_optimizer
 
 MODELS: dict[str, Callable[[], Classifier]] = {
     "ANN": ANN,

@@ -8,8 +8,8 @@ Each run is one shipped ``fit`` (the preset, TensorBoard logging, checkpoints, p
 ``--warmup`` batches it switches between two variants every ``--block`` batches, so that a change in
 machine load hits both alike, and times each block:
 
-* lean: as shipped (the CLI's ``NoOpProfiler`` from training_runs/lean_loop.py, and ``CachedCudaCheck`` from
-  training_runs/lightning_internals.py);
+* lean: as shipped (the CLI's ``NoOpProfiler`` from lightning_classics/runs/lean_loop.py, and ``CachedCudaCheck`` from
+  lightning_classics/runs/lightning_internals.py);
 * plain: Lightning's ``PassThroughProfiler`` and the NVML CUDA check that ``import lightning`` asks for on
   every optimizer step; with ``--switch profiler`` or ``--switch nvml`` only that piece differs.
 
@@ -34,7 +34,7 @@ import torch
 from lightning.pytorch.profilers import PassThroughProfiler
 
 from cli import main as cli_main
-from training_runs.lightning_internals import NVML_CHECK
+from lightning_classics.runs.lightning_internals import NVML_CHECK
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST_RUNS = {"ANN, 8-wide": ["--model.init_args.hidden_sizes", "[8,8,8]"], "ANN": []}

@@ -33,10 +33,10 @@ import torch.nn.functional as F
 from benchmarks.overhead import PRESETS, ROOT, HandLoop, PairedTimer, hand_batch, paired_seconds, preset_datamodule
 from cli import main as cli_main
 from datamodules import MNISTDataModule
+from lightning_classics.runs.fused_optimizers import build_optimizer
+from lightning_classics.runs.lean_loop import NoOpProfiler
+from lightning_classics.runs.lightning_internals import CachedCudaCheck
 from lightning_modules.classifier import Classifier
-from training_runs.fused_optimizers import build_optimizer
-from training_runs.lean_loop import NoOpProfiler
-from training_runs.lightning_internals import CachedCudaCheck
 
 
 class FloorModule(L.LightningModule):

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import lightning as L
 
-from callbacks import LatestCheckpoint
 from cli import main
+from lightning_classics.callbacks import LatestCheckpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 

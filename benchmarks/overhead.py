@@ -35,8 +35,8 @@ import torch.nn.functional as F
 from cli import main
 from datamodules import MNISTDataModule
 from datamodules.augment import random_affine
+from lightning_classics.runs.fused_optimizers import build_optimizer
 from lightning_modules.classifier import Classifier
-from training_runs.fused_optimizers import build_optimizer
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = {"ANN": "mnist_ann", "CNN": "mnist_cnn", "LSTM": "mnist_lstm"}
@@ -56,7 +56,7 @@ class HandLoop:
         self.net, hp = model.net.to(device).train(), model.hparams
         self.label_smoothing = hp.label_smoothing
         self.clip = cli.trainer.gradient_clip_val
-        # The shipped path's optimizer: AdamW with its fused step (training_runs/fused_optimizers.py).
+        # The shipped path's optimizer: AdamW with its fused step (lightning_classics/runs/fused_optimizers.py).
         self.optimizer = build_optimizer(
             torch.optim.AdamW, self.net.parameters(), True, lr=hp.lr, weight_decay=hp.weight_decay
         )

@@ -4,7 +4,7 @@
 
 Each test digit is drawn the way a user's picture might look: inverted to dark ink on white paper,
 scaled up 2-5x, placed off-centre on a larger canvas with a grey-ish paper tone, and saved as PNG
-bytes. ``inference.preprocess`` turns each back into a 28x28 digit, and the checkpoint classifies
+bytes. ``lightning_classics.images`` turns each back into a 28x28 digit, and the checkpoint classifies
 both versions. The gap between the two accuracies is what the preprocessing loses (or gains).
 """
 
@@ -19,8 +19,8 @@ from PIL import Image
 
 from datamodules.idx import read_idx
 from datamodules.mnist_files import TEST_IMAGES, TEST_LABELS, find_files
-from inference.checkpoints import load_classifier
-from inference.preprocess import preprocess
+from lightning_classics.images import preprocess
+from lightning_classics.inference.checkpoints import load_classifier
 
 
 def as_picture(digit: torch.Tensor, generator: torch.Generator) -> bytes:

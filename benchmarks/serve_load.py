@@ -1,4 +1,4 @@
-"""A bounded load test of ``python -m inference.serve`` on 127.0.0.1; it stops by itself.
+"""A bounded load test of ``python -m lightning_classics.inference.serve`` on 127.0.0.1; it stops by itself.
 
     .venv/bin/python -m benchmarks.serve_load                    # a tiny CNN checkpoint made on the spot
     .venv/bin/python -m benchmarks.serve_load --ckpt runs/mnist_cnn/version_0/checkpoints/best.ckpt
@@ -70,7 +70,7 @@ def tiny_checkpoint(folder: Path) -> Path:
 
 def start_server(ckpt: Path, body_timeout_s: float, timeout_s: float = 120) -> tuple[subprocess.Popen, int]:
     """The server's process and port, once its first line says it is listening."""
-    command = [sys.executable, "-m", "inference.serve", "--ckpt", str(ckpt), "--port", "0"]
+    command = [sys.executable, "-m", "lightning_classics.inference.serve", "--ckpt", str(ckpt), "--port", "0"]
     command += ["--body-timeout", str(body_timeout_s)]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     ready, _, _ = select.select([process.stdout] if process.stdout else [], [], [], timeout_s)

@@ -47,7 +47,7 @@ class DeviceBatchLoader:
 
     No worker processes, no collate, no pinned staging copy, no host-to-device transfer: the index is
     drawn on the device and a batch is ``tensor[index]``. ``set_position`` (called by
-    ``training_runs.resume.ResumeState``) chooses the epoch's order and, resuming mid-epoch, the first batch.
+    ``lightning_classics.runs.resume.ResumeState``) chooses the epoch's order and, resuming mid-epoch, the first batch.
     """
 
     def __init__(self, *tensors: torch.Tensor, batch_size: int, order: EpochOrder, drop_last: bool = False) -> None:

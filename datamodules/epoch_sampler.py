@@ -12,7 +12,7 @@ class EpochShuffleSampler(Sampler[int]):
     """A new random order of ``range(size)`` every epoch, drawn from its own generator seeded by (seed, epoch).
 
     Unlike ``RandomSampler`` it draws nothing from the global RNG and keeps no hidden position: the order of
-    epoch ``e`` is the same in every process and after every restart. ``training_runs.resume.ResumeState`` tells it
+    epoch ``e`` is the same in every process and after every restart. ``lightning_classics.runs.resume.ResumeState`` tells it
     the epoch and, resuming mid-epoch, how many indices to skip (``set_position``). It has no ``set_epoch``:
     Lightning would call that with its own count, which is off by one in a resumed epoch.
     """

@@ -28,7 +28,7 @@ from datamodules.mnist_files import (
     missing_message,
 )
 from datamodules.tensor_data import ShardSampler, TensorBatchDataset, keep_batch
-from inference.preprocess import ImageInputError, image_files, preprocess_files
+from lightning_classics.images import ImageInputError, image_files, preprocess_files
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ class MNISTDataModule(L.LightningDataModule):
         return self.hparams.batch_size
 
     def train_dataloader(self) -> DataLoader | DeviceBatchLoader:
-        # Either loader's epoch and mid-epoch start are set by training_runs.resume.ResumeState (set_position).
+        # Either loader's epoch and mid-epoch start are set by lightning_classics.runs.resume.ResumeState (set_position).
         if self._data_on_device():
             return self._device_loader("train", self.hparams.batch_size, shuffle=True)
         # Under DDP Lightning wraps the sampler in a DistributedSamplerWrapper: one shard per process.

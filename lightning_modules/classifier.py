@@ -15,8 +15,8 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 from torchmetrics.classification import MulticlassAccuracy
 
+from lightning_classics.runs.fused_optimizers import build_optimizer, may_fuse
 from lightning_modules.schedules import lr_multiplier
-from training_runs.fused_optimizers import build_optimizer, may_fuse
 
 EVAL_STAGES = ("val", "test")
 
@@ -77,7 +77,7 @@ class Classifier(L.LightningModule):
         )
         # Training statistics accumulate on the device and reach the host only when logged (no per-step
         # sync, no per-step metric object): [correct, seen] this epoch, and the loss since the last log.
-        # Persistent: a run resumed mid-epoch continues the epoch's counts (exact resume, training_runs/resume.py).
+        # Persistent: a run resumed mid-epoch continues the epoch's counts (exact resume, lightning_classics/runs/resume.py).
         self.register_buffer("train_counts", torch.zeros(2, dtype=torch.long))
         self.register_buffer("train_loss_sum", torch.zeros(()))
         self.register_buffer("train_loss_steps", torch.zeros((), dtype=torch.long))

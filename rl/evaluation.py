@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
-from rl.distributed import gather, rank_and_world
+from lightning_classics.runs.processes import gather, rank_and_world
 from rl.seeds import TEST_FIRST_SEED, VAL_FIRST_SEED, evaluation_seeds
 
 Policy = Callable[[np.ndarray], np.ndarray]  # (E, *obs_shape) observations -> (E,) int actions

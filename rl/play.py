@@ -17,14 +17,16 @@ import lightning as L
 import numpy as np
 import torch
 
+import lightning_modules
+import rl
+from lightning_classics.runs.checkpoint_loader import load_model, model_classes
+from lightning_classics.runs.command_line import run_command
+from lightning_classics.runs.errors import UserError
+from lightning_classics.runs.one_line_parser import OneLineArgumentParser
 from rl.evaluation import play_episodes
 from rl.narration import action_namer, why_it_ended
 from rl.random_agent import RandomAgent, env_maker
 from rl.record import check_record_path, side_by_side, with_caption, write_video
-from training_runs.checkpoint_loader import load_model
-from training_runs.command_line import run_command
-from training_runs.errors import UserError
-from training_runs.one_line_parser import OneLineArgumentParser
 
 
 @runtime_checkable
@@ -37,9 +39,10 @@ class GreedyAgent(Protocol):
 
 
 def load_agent(ckpt_path: str, class_path: str | None = None) -> GreedyAgent:
-    """The agent saved in ``ckpt_path`` (see training_runs/checkpoint_loader.py: checksum verified, ``weights_only``,
+    """The agent saved in ``ckpt_path`` (see lightning_classics/runs/checkpoint_loader.py: checksum verified, ``weights_only``,
     and only this project's own classes: a checkpoint is data, and must not choose code to run)."""
-    agent = load_model(ckpt_path, L.LightningModule, option="--ckpt", class_path=class_path)
+    classes = model_classes(lightning_modules, rl)  # any model is read; one that is not an agent is refused below
+    agent = load_model(ckpt_path, L.LightningModule, classes, option="--ckpt", class_path=class_path)
     if not isinstance(agent, GreedyAgent):
         raise UserError(f"{ckpt_path} holds a {type(agent).__name__}, which cannot play: it is not an agent")
     return agent

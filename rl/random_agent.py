@@ -8,9 +8,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from lightning_classics.runs.errors import UserError
 from rl.arguments import make_env
 from rl.wrappers import discrete_actions
-from training_runs.errors import UserError
 
 
 class RandomAgent:

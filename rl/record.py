@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from training_runs.errors import UserError
+from lightning_classics.runs.errors import UserError
 
 
 def what_the_network_sees(observation: Any, height: int) -> np.ndarray | None:

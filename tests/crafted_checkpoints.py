@@ -9,9 +9,9 @@ from typing import Any
 import lightning as L
 import torch
 
+from lightning_classics.runs.atomic_io import atomic_torch_save
 from lightning_modules import ANN
 from rl import TabularQLearning
-from training_runs.atomic_io import atomic_torch_save
 
 CLI_INSTANTIATOR = "lightning.pytorch.cli.instantiate_module"  # what LightningCLI writes as ``_instantiator``
 # Written to the working folder and put on sys.path by the tests: importing it writes MARKER beside it.

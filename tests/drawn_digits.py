@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from datamodules.idx import write_idx
 from datamodules.mnist_files import TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS
-from inference.preprocess import mnist_style, to_grayscale
+from lightning_classics.images import mnist_style, to_grayscale
 
 
 @cache

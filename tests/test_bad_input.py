@@ -15,9 +15,9 @@ import torch
 from cli import main
 from datamodules.idx import write_idx
 from datamodules.mnist_files import TRAIN_IMAGES, TRAIN_LABELS
+from lightning_classics.runs.command_line import DEBUG_ENV
 from rl import play
 from tests.helpers import QUIET, ROOT, cli_args, preset
-from training_runs.command_line import DEBUG_ENV
 
 # CartPole-v0 is the task of the issue (200-step episodes); gymnasium suggests v1 on every make.
 pytestmark = pytest.mark.filterwarnings("ignore:.*CartPole-v0 is out of date:DeprecationWarning")

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 import cli
+from lightning_classics.runs.atomic_io import AtomicCheckpointIO
+from lightning_classics.runs.checkpoint_loader import read_checkpoint
+from lightning_classics.runs.errors import UserError
 from tests.crafted_checkpoints import checkpoint_of, classifier_checkpoint, small_classifier
 from tests.helpers import cli_args
-from training_runs.atomic_io import AtomicCheckpointIO
-from training_runs.checkpoint_loader import read_checkpoint
-from training_runs.errors import UserError
 
 
 def flipped(data: bytes, bit: int) -> bytes:

@@ -1,21 +1,25 @@
 """No entry point imports a module that a checkpoint names: a crafted checkpoint whose class path (or
 instantiator) is ``evilmod...`` , with an ``evilmod.py`` that writes a marker file on import on the path, is
-refused in one line by cli.py test and predict, rl.play, inference.export and the server's loader."""
+refused in one line by cli.py test and predict, rl.play, lightning_classics.inference.export and the server's loader."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+import lightning as L
 import pytest
 
 import cli
-from inference import export, serve
-from inference.checkpoints import load_classifier
+import lightning_modules
+import rl
+from lightning_classics.inference import export, serve
+from lightning_classics.inference.checkpoints import load_classifier
+from lightning_classics.runs.checkpoint_loader import load_model, model_classes
+from lightning_classics.runs.errors import UserError
 from rl import play
 from tests.crafted_checkpoints import CLI_INSTANTIATOR, agent_checkpoint, classifier_checkpoint, plant_evil_module
 from tests.helpers import cli_args
-from training_runs.errors import UserError
 
 CRAFTED = [
     pytest.param(
@@ -81,3 +85,20 @@ def test_the_crafted_checkpoints_load_once_they_name_the_project_classes(tmp_pat
     model = load_classifier(classifier_checkpoint(tmp_path / "ann.ckpt", _instantiator=CLI_INSTANTIATOR))
     assert type(model).__name__ == "ANN" and not model.training
     assert type(play.load_agent(str(agent_checkpoint(tmp_path / "agent.ckpt")))).__name__ == "TabularQLearning"
+
+
+def test_the_loader_builds_only_the_classes_its_caller_passes(tmp_path):
+    # The loader sits below the models (tests/test_import_layers.py): the classes it may build come from its caller.
+    classifiers = model_classes(lightning_modules)
+    assert (
+        classifiers["ANN"]
+        is classifiers["lightning_modules.ANN"]
+        is classifiers["lightning_modules.mnist_classifiers.ANN"]
+    )
+    assert "TabularQLearning" not in classifiers and "rl.TabularQLearning" in model_classes(lightning_modules, rl)
+    agent = agent_checkpoint(tmp_path / "agent.ckpt")
+    with pytest.raises(UserError) as refused:
+        load_model(agent, L.LightningModule, classifiers)
+    assert "names the class 'rl.tabular.agent.TabularQLearning', which is not one of" in str(refused.value)
+    assert "(ANN, CNN, Classifier, ImageClassifier, LSTM, TinyNet); it is not imported" in str(refused.value)
+    assert type(load_model(agent, L.LightningModule, model_classes(rl))).__name__ == "TabularQLearning"

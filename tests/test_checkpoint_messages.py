@@ -12,14 +12,14 @@ import pytest
 import torch
 
 import cli
-import training_runs.atomic_io as atomic_io
-from inference import export
+import lightning_classics.runs.atomic_io as atomic_io
+from lightning_classics.inference import export
+from lightning_classics.runs.atomic_io import TEMP_MARKER, CheckpointWriteInterrupted, atomic_torch_save
+from lightning_classics.runs.command_line import run_command
+from lightning_classics.runs.errors import UserError
 from rl import play
 from tests.crafted_checkpoints import agent_checkpoint, checkpoint_of, classifier_checkpoint, small_classifier
 from tests.helpers import cli_args
-from training_runs.atomic_io import TEMP_MARKER, CheckpointWriteInterrupted, atomic_torch_save
-from training_runs.command_line import run_command
-from training_runs.errors import UserError
 
 BIG = {"x": torch.zeros(1_000_000)}  # 4 MB: more than one write's buffer
 

@@ -11,11 +11,12 @@ import lightning as L
 import pytest
 import yaml
 
-from callbacks import EnvStepsProgressBar
 from cli import main
+from lightning_classics.callbacks import EnvStepsProgressBar
+from lightning_classics.runs import presets
+from lightning_classics.runs.presets import OVERLAYS_DIR, PRESETS_DIR
 from lightning_modules import CNN, LSTM
 from tests.helpers import QUIET, ROOT, cli_args, preset
-from training_runs.presets import OVERLAYS_DIR, PRESETS_DIR
 
 
 def overlay_base(overlay: Path) -> str:
@@ -73,17 +74,41 @@ def test_every_overlay_composes_on_its_base_and_trains(overlay, tmp_path, mnist_
 
 
 @pytest.mark.slow
-def test_a_built_wheel_ships_every_preset_beside_cli_py(tmp_path):
-    """A non-editable install has no checkout to read configs/ from: the presets must travel in the wheel."""
+def test_a_built_wheel_installs_four_unmistakable_names_and_ships_every_module_and_preset(tmp_path):
+    """What ``pip install`` puts in a user's environment: the brief's lightning_modules, datamodules, rl and cli, and
+    lightning_classics for the rest (no generic top-level names such as callbacks or configs). A non-editable
+    install has no checkout to read configs/ from: the presets travel as lightning_classics/configs."""
     # Built from a copy: setuptools' in-tree build/ folder keeps files of earlier builds, which could hide a miss.
-    skip = shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__", "runs", "data", "lightning_logs")
+    anywhere = shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__")
+    outputs = {"runs", "data", "lightning_logs"}  # at the root only: lightning_classics/runs is code
+
+    def skip(folder: str, names: list[str]) -> set[str]:
+        return set(anywhere(folder, names)) | (outputs & set(names) if Path(folder) == ROOT else set())
+
     source = shutil.copytree(ROOT, tmp_path / "source", ignore=skip)
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
     subprocess.run([*pip_wheel, "-w", str(tmp_path), str(source)], check=True)
     (wheel,) = tmp_path.glob("lightning_classics-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert "cli.py" in names  # training_runs.presets.PRESETS_DIR: configs/ beside cli.py and training_runs/
-    assert {f"configs/{p.relative_to(PRESETS_DIR)}" for p in PRESETS_DIR.rglob("*.yaml")} <= names
+    top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert top_level == {"lightning_classics", "lightning_modules", "datamodules", "rl", "cli.py"}
+    packages = ["lightning_classics", "lightning_modules", "datamodules", "rl"]
+    modules = {path.relative_to(ROOT).as_posix() for package in packages for path in (ROOT / package).rglob("*.py")}
+    assert modules - names == set()  # a sub-package missing from pyproject's list of packages is missing here
+    assert "lightning_classics/inference/drawing_page.html" in names
+    presets = {f"lightning_classics/configs/{p.relative_to(PRESETS_DIR)}" for p in PRESETS_DIR.rglob("*.yaml")}
+    assert presets and presets <= names  # where presets_dir() looks in an installed wheel
+
+
+def test_presets_are_found_in_an_installed_package_first(tmp_path, monkeypatch):
+    """Installed, presets.py sits in site-packages/lightning_classics/runs/ with the presets in ../configs."""
+    installed = tmp_path / "site-packages" / "lightning_classics"
+    (installed / "runs").mkdir(parents=True)
+    (installed / "configs").mkdir()
+    monkeypatch.setattr(presets, "__file__", str(installed / "runs" / "presets.py"))
+    assert presets.presets_dir() == installed / "configs"
+    (installed / "configs").rmdir()  # a checkout: configs/ beside the package, at the project's root
+    assert presets.presets_dir() == tmp_path / "site-packages" / "configs"
 
 
 def test_help_for_one_model_lists_its_options(capsys):

@@ -15,14 +15,14 @@ import pytest
 import torch
 
 from cli import main
+from lightning_classics.runs.atomic_io import TEMP_MARKER, atomic_torch_save
+from lightning_classics.runs.errors import UserError
 from tests.helpers import QUIET, ROOT, preset
-from training_runs.atomic_io import TEMP_MARKER, atomic_torch_save
-from training_runs.errors import UserError
 
 # Rewrites one 8 MB checkpoint forever, alternating its contents between all-0 and all-1.
 WRITER = """
 import sys, torch
-from training_runs.atomic_io import atomic_torch_save
+from lightning_classics.runs.atomic_io import atomic_torch_save
 value = 0
 while True:
     atomic_torch_save({"x": torch.full((2_000_000,), float(value))}, sys.argv[1])

@@ -8,9 +8,9 @@ from torch.utils.data import DataLoader
 from cli import main
 from datamodules import MNISTDataModule
 from datamodules.device_data import DeviceBatchLoader, EpochOrder
+from lightning_classics.runs.resume import ResumeState
 from lightning_modules import ANN
 from tests.helpers import cli_args, quiet_trainer
-from training_runs.resume import ResumeState
 
 
 def test_epoch_order_shards_are_disjoint_equal_and_change_by_epoch():

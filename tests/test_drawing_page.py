@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from inference.serve import LocalServer, load_models
+from lightning_classics.inference.serve import LocalServer, load_models
 from tests.helpers import ROOT
 
 # Rewritten when UPDATE_DOCS_PICTURES=1; DRAWING_PAGE_CKPTS=a.ckpt,b.ckpt,... serves those checkpoints instead of

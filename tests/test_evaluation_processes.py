@@ -19,10 +19,10 @@ import lightning as L
 import pytest
 
 from cli import main
+from lightning_classics.runs.resume import ResumeState
+from lightning_classics.runs.rng import capture_rng_states
 from rl.evaluation import evaluation_batches
 from tests.helpers import QUIET, ROOT, preset
-from training_runs.resume import ResumeState
-from training_runs.rng import capture_rng_states
 
 # Brief Taxi training: greedy returns that still vary from seed to seed. 250 test episodes: batches of
 # 100, 100 and 50, so the two processes play different numbers of episodes.

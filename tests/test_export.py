@@ -1,10 +1,10 @@
-"""`python -m inference.export`: each format is one file whose outputs match PyTorch's on raw images."""
+"""`python -m lightning_classics.inference.export`: each format is one file whose outputs match PyTorch's on raw images."""
 
 import pytest
 import torch
 
-from inference.checkpoints import load_classifier
-from inference.export import main as export_main
+from lightning_classics.inference.checkpoints import load_classifier
+from lightning_classics.inference.export import main as export_main
 from tests.crafted_checkpoints import agent_checkpoint, classifier_checkpoint
 from tests.drawn_digits import draw_digit
 from tests.test_preprocess import png_bytes
@@ -12,7 +12,7 @@ from tests.test_preprocess import png_bytes
 
 def raw_images() -> torch.Tensor:
     """(11, 1, 28, 28) uint8: ten preprocessed drawings and one of random noise."""
-    from inference.preprocess import preprocess
+    from lightning_classics.images import preprocess
 
     digits = [preprocess(png_bytes(draw_digit(d, stroke=d % 3))) for d in range(10)]
     noise = torch.randint(0, 256, (28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from cli import main
+from lightning_classics.runs.fused_optimizers import build_optimizer
 from lightning_modules import TinyNet
 from tests.helpers import cli_args
-from training_runs.fused_optimizers import build_optimizer
 
 # One epoch of 4 batches (the preset has 32): what is checked is the optimizer each run built and stepped.
 ONE_EPOCH = ["--trainer.max_epochs", "1", "--data.train_size", "256", "--data.val_size", "64"]

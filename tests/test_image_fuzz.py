@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 
-from inference.preprocess import ImageInputError, preprocess
+from lightning_classics.images import ImageInputError, preprocess
 from tests.image_fuzz import damaged_pictures, seed_files
 
 CASES = 3000

@@ -1,4 +1,6 @@
-"""Imports run one way: no project module imports (directly or through others) a module that imports it back.
+"""Imports run one way: no project module imports (directly or through others) a module that imports it back, and
+every import runs down the layers (``LAYERS``): the support code at the bottom, the models on it, inference and the
+CLI on top.
 
 Read from the source (AST), so imports under ``if TYPE_CHECKING`` and inside functions count too: a cycle hidden
 there is still two modules that each need the other. Importing a submodule does not count as importing its
@@ -11,7 +13,21 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ["lightning_modules", "datamodules", "rl", "training_runs", "callbacks", "inference", "plots"]
+PACKAGES = ["lightning_modules", "datamodules", "rl", "lightning_classics"]
+# Bottom first: a module may import its own layer and the ones below it, never one above. Each entry is a module or
+# a package (all of its modules); every project module belongs to exactly one.
+LAYERS = [
+    [
+        "lightning_classics",
+        "lightning_classics.runs",
+        "lightning_classics.callbacks",
+        "lightning_classics.plots",
+        "lightning_classics.images",
+    ],
+    ["lightning_modules", "datamodules"],
+    ["rl"],
+    ["lightning_classics.inference", "cli"],
+]
 
 
 def project_modules() -> dict[str, Path]:
@@ -82,12 +98,61 @@ def import_graph() -> dict[str, set[str]]:
     return {name: imports_of(name, path, modules) for name, path in modules.items()}
 
 
+def layer_of(module: str) -> int:
+    """The index in ``LAYERS`` of the most specific entry that is ``module`` or a package holding it."""
+    owners = [
+        (len(entry), level)
+        for level, entries in enumerate(LAYERS)
+        for entry in entries
+        if module == entry or module.startswith(entry + ".")
+    ]
+    if not owners:
+        raise LookupError(f"{module} is in no layer of tests/test_import_layers.py: add it to LAYERS")
+    return max(owners)[1]
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Each import of a module from a higher layer, as ``importer (layer) -> imported (layer)``."""
+    return [
+        f"{name} ({layer_of(name) + 1}) -> {target} ({layer_of(target) + 1})"
+        for name in sorted(graph)
+        for target in sorted(graph[name])
+        if layer_of(target) > layer_of(name)
+    ]
+
+
 def test_the_graph_sees_the_imports_it_should():
     graph = import_graph()
     assert "rl.dqn.agent" in graph["rl.dqn"]  # from rl.dqn.agent import DQN, in a package's __init__
-    assert {"rl.dqn.curves", "rl.dqn.stream", "training_runs.fused_optimizers"} <= graph["rl.dqn.agent"]
-    assert "training_runs.resume" in graph["cli"]
+    assert {"rl.dqn.curves", "rl.dqn.stream", "lightning_classics.runs.fused_optimizers"} <= graph["rl.dqn.agent"]
+    assert "lightning_classics.runs.resume" in graph["cli"]
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [frozenset("abc")]
+    assert "rl.wrappers" in graph["rl.pixels"]  # an import inside a function counts
+    assert "lightning_classics.images" in graph["datamodules.mnist"]
+
+
+def test_every_module_has_a_layer_and_the_layers_are_the_ones_decided():
+    assert [layer_of(name) for name in ("lightning_classics.runs.resume", "lightning_classics.images")] == [0, 0]
+    assert [layer_of(name) for name in ("lightning_classics.callbacks", "lightning_classics.plots.curves")] == [0, 0]
+    assert [layer_of(name) for name in ("datamodules.mnist", "rl.dqn.agent", "cli")] == [1, 2, 3]
+    assert layer_of("lightning_classics.inference.serve") == 3  # the most specific entry wins over lightning_classics
+    for name in import_graph():
+        layer_of(name)  # raises for a module no layer names
+
+
+def test_an_import_from_a_higher_layer_is_caught():
+    graph = import_graph()
+    graph["lightning_classics.runs.resume"] = graph["lightning_classics.runs.resume"] | {"rl.evaluation"}
+    graph["datamodules.mnist"] = graph["datamodules.mnist"] | {"lightning_classics.inference.serve"}
+    assert upward_imports(graph) == [
+        "datamodules.mnist (2) -> lightning_classics.inference.serve (4)",
+        "lightning_classics.runs.resume (1) -> rl.evaluation (3)",
+    ]
+
+
+def test_imports_only_run_down_the_layers():
+    found = upward_imports(import_graph())
+    assert not found, "imports from a higher layer (see LAYERS): " + "; ".join(found)
 
 
 def test_no_module_imports_one_that_imports_it_back():

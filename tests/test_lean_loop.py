@@ -1,4 +1,4 @@
-"""Cheaper per-batch bookkeeping (training_runs/lean_loop.py, and CachedCudaCheck in training_runs/lightning_internals.py)
+"""Cheaper per-batch bookkeeping (lightning_classics/runs/lean_loop.py, and CachedCudaCheck in lightning_classics/runs/lightning_internals.py)
 that leaves what Lightning and torch do unchanged."""
 
 import os
@@ -9,10 +9,10 @@ import torch
 from lightning.pytorch.profilers import SimpleProfiler
 
 from cli import main
+from lightning_classics.runs.lean_loop import NoOpProfiler
+from lightning_classics.runs.lightning_internals import NVML_CHECK, CachedCudaCheck
 from lightning_modules import TinyNet
 from tests.helpers import cli_args
-from training_runs.lean_loop import NoOpProfiler
-from training_runs.lightning_internals import NVML_CHECK, CachedCudaCheck
 
 ONE_EPOCH = ["--trainer.max_epochs", "1"]
 

@@ -1,6 +1,6 @@
-"""Canaries for training_runs/lightning_internals.py: each private Lightning name the project uses, exercised
+"""Canaries for lightning_classics/runs/lightning_internals.py: each private Lightning name the project uses, exercised
 against the installed Lightning. A failure here means a Lightning upgrade moved or changed one of them: fix
-the item in training_runs/lightning_internals.py (its docstring says why it is there)."""
+the item in lightning_classics/runs/lightning_internals.py (its docstring says why it is there)."""
 
 from __future__ import annotations
 
@@ -16,20 +16,20 @@ from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.demos.boring_classes import BoringModel, RandomDataset, RandomIterableDataset
 from torch.utils.data import DataLoader
 
-from tests.helpers import quiet_trainer
-from training_runs.lightning_internals import (
+from lightning_classics.runs.lightning_internals import (
     CHECKED_VERSION,
     NVML_CHECK,
     LightningCLIWithoutCheckpointHparams,
     is_last_batch,
 )
+from tests.helpers import quiet_trainer
 
 
 def canary(item: str, ok: bool, what_changed: str) -> None:
     """Fails with one message that names the internals item and what Lightning changed under it."""
     if not ok:
         pytest.fail(
-            f"Lightning {L.__version__} changed under training_runs/lightning_internals.py's {item} "
+            f"Lightning {L.__version__} changed under lightning_classics/runs/lightning_internals.py's {item} "
             f"(checked against {CHECKED_VERSION}): {what_changed}",
             pytrace=False,
         )

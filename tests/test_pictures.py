@@ -6,8 +6,8 @@ import torch
 from PIL import Image
 
 from cli import main
-from plots.curves import log_folders, read_scalars
-from plots.curves import main as curves_main
+from lightning_classics.plots.curves import log_folders, read_scalars
+from lightning_classics.plots.curves import main as curves_main
 from tests.helpers import cli_args
 
 
@@ -50,7 +50,7 @@ def test_fit_and_test_leave_curves_pictures_and_a_real_hp_metric(tmp_path, mnist
 
 
 def test_confusion_matrix_counts_every_test_image(tmp_path, mnist_dir):
-    from callbacks.evaluation_pictures import TestPictures
+    from lightning_classics.callbacks.evaluation_pictures import TestPictures
 
     runs = tmp_path / "runs"
     data = ["--data.data_dir", str(mnist_dir), "--data.val_size", "50"]
@@ -74,7 +74,7 @@ def test_curves_command_explains_a_folder_without_logs(tmp_path):
 def test_taxi_curves_are_drawn_against_environment_steps(tmp_path):
     from lightning.pytorch.loggers import TensorBoardLogger
 
-    from plots.curves import agent_figure
+    from lightning_classics.plots.curves import agent_figure
     from rl.tabular import TabularQLearning
     from tests.helpers import quiet_trainer
 
@@ -94,7 +94,7 @@ def test_dqn_episodes_are_drawn_where_they_ended(tmp_path):
     import lightning as L
     from lightning.pytorch.loggers import TensorBoardLogger
 
-    from plots.curves import agent_figure
+    from lightning_classics.plots.curves import agent_figure
     from rl.dqn import DQN
     from tests.corridor_env import CORRIDOR_AGENT
     from tests.helpers import quiet_trainer

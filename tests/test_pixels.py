@@ -215,8 +215,8 @@ def test_play_records_the_pixel_agent_with_what_its_network_sees(tmp_path, capsy
 
 
 def test_record_refuses_a_file_that_is_neither_gif_nor_mp4(tmp_path):
+    from lightning_classics.runs.errors import UserError
     from rl.record import write_video
-    from training_runs.errors import UserError
 
     with pytest.raises(UserError, match=r"\*\.gif or \*\.mp4"):
         write_video(tmp_path / "episode.avi", [np.zeros((2, 2, 3), np.uint8)])

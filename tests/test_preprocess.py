@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from inference.preprocess import MAX_PIXELS, ImageInputError, image_files, preprocess, preprocess_files
+from lightning_classics.images import MAX_PIXELS, ImageInputError, image_files, preprocess, preprocess_files
 from tests.drawn_digits import draw_digit
 from tests.image_fuzz import png_chunk, png_chunks
 

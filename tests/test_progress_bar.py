@@ -9,8 +9,8 @@ import lightning as L
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger
 
-from callbacks import EnvStepsProgressBar
 from datamodules import TinyDataModule
+from lightning_classics.callbacks import EnvStepsProgressBar
 from lightning_modules import TinyNet
 from rl.dqn import DQN
 from rl.tabular import TabularQLearning

@@ -17,12 +17,12 @@ from torch.utils.data import DataLoader, TensorDataset
 from cli import CLI, main
 from datamodules.device_data import DeviceBatchLoader, EpochOrder
 from datamodules.epoch_sampler import EpochShuffleSampler, PositionedSequentialSampler
+from lightning_classics.runs.epoch_position import position_owner
+from lightning_classics.runs.resume import ResumeState
 from rl.dqn.replay import Batch
 from rl.dqn.stream import ExperienceStream
 from tests.helpers import QUIET, quiet_trainer
 from tests.helpers import preset as preset_path  # `preset` names the parametrized preset below
-from training_runs.epoch_position import position_owner
-from training_runs.resume import ResumeState
 
 
 class RecordBatches(L.Callback):

@@ -15,9 +15,9 @@ import pytest
 import torch
 
 from cli import main
+from lightning_classics.runs.run_lock import LOCK_FILE, lock_run, release_run_locks
 from rl.dqn.agent import DQN
 from tests.helpers import ROOT, cli_args
-from training_runs.run_lock import LOCK_FILE, lock_run, release_run_locks
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*CartPole-v0 is out of date:DeprecationWarning")
 
@@ -33,7 +33,7 @@ TRY_LOCK = (
 HOLDER = """
 import sys, time
 from pathlib import Path
-from training_runs.run_lock import lock_run
+from lightning_classics.runs.run_lock import lock_run
 lock_run(Path(sys.argv[1]))
 print("locked", flush=True)
 time.sleep(300)
@@ -216,7 +216,7 @@ def test_sigterm_during_start_up_says_so_and_leaves_no_run_folder(tmp_path):
 
 def test_sigterm_handler_is_lightnings_during_training(tmp_path):
     # Once Lightning handles SIGTERM, the start-up handler only stands by: the run stops at a batch end with a
-    # resumable checkpoint (training_runs/interrupts.py), not wherever the signal lands.
+    # resumable checkpoint (lightning_classics/runs/interrupts.py), not wherever the signal lands.
     class SigtermMidEpoch(L.Callback):
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
             if trainer.current_epoch == 1 and batch_idx == 1:

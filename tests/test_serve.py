@@ -1,4 +1,4 @@
-"""`python -m inference.serve`: the predict endpoint on real PNG bytes, refusals with 4xx, and the page itself."""
+"""`python -m lightning_classics.inference.serve`: the predict endpoint on real PNG bytes, refusals with 4xx, and the page itself."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import pytest
 from PIL import Image
 
-from inference.serve import MAX_BODY_BYTES, LocalServer, load_models
-from inference.serve import main as serve_main
+from lightning_classics.inference.serve import MAX_BODY_BYTES, LocalServer, load_models
+from lightning_classics.inference.serve import main as serve_main
 from tests.drawn_digits import draw_digit
 from tests.helpers import ROOT
 from tests.test_preprocess import png_bytes, png_with_short_header
@@ -93,9 +93,9 @@ def test_page_and_model_list(server):
 
 @pytest.mark.slow  # a second Python that loads torch and the model
 def test_the_command_serves_until_ctrl_c(drawn_cnn):
-    """``python -m inference.serve --ckpt ... --port 0`` as a user starts it: it names its address, answers a PNG
+    """``python -m lightning_classics.inference.serve --ckpt ... --port 0`` as a user starts it: it names its address, answers a PNG
     and ends cleanly (exit status 0) on Ctrl+C."""
-    command = [sys.executable, "-m", "inference.serve", "--ckpt", str(drawn_cnn), "--port", "0"]
+    command = [sys.executable, "-m", "lightning_classics.inference.serve", "--ckpt", str(drawn_cnn), "--port", "0"]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         # The first line says where it listens, once the model is loaded and the port is open.

@@ -13,8 +13,9 @@ import torch
 from lightning.fabric.utilities.data import AttributeDict
 from torch.utils.data import DataLoader
 
+from lightning_classics.runs.fused_optimizers import build_optimizer, may_fuse
+from lightning_classics.runs.processes import check_identical, rank_and_world
 from rl.checkpointing import AGENT_STATE_KEY
-from rl.distributed import check_identical, rank_and_world
 from rl.dqn.arguments import check_arguments, check_observations
 from rl.dqn.curves import TrainingCurves
 from rl.dqn.env_loop import EnvLoop
@@ -30,7 +31,6 @@ from rl.pixels import build_pixel_env, is_atari
 from rl.schedules import linear_schedule
 from rl.seeds import training_seed
 from rl.wrappers import build_env, discrete_actions
-from training_runs.fused_optimizers import build_optimizer, may_fuse
 
 
 class DQN(L.LightningModule):
@@ -265,7 +265,7 @@ class DQN(L.LightningModule):
         return self.buffer.latest(self.hparams.batch_size)
 
     def train_dataloader(self) -> DataLoader:
-        # training_runs.resume.ResumeState tells the stream where a resumed epoch starts (set_position)
+        # lightning_classics.runs.resume.ResumeState tells the stream where a resumed epoch starts (set_position)
         return self.stream.loader()
 
     def on_train_batch_start(self, batch: Batch, batch_idx: int) -> None:
@@ -343,7 +343,7 @@ class DQN(L.LightningModule):
 
     # ---- checkpoints: everything a faithful resume needs beyond weights and optimizer ----------------------
     # Each part owns its state; the agent composes them (layout: rl/dqn/state.py). Torch's RNG states are saved by
-    # training_runs.resume.ResumeState, which Lightning restores after this hook.
+    # lightning_classics.runs.resume.ResumeState, which Lightning restores after this hook.
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         own = {

@@ -11,7 +11,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from rl.distributed import rank_and_world
+from lightning_classics.runs.processes import rank_and_world
 from rl.dqn.env_loop import Episode
 from rl.evaluation import log_env_steps
 

@@ -4,15 +4,15 @@ every process shares; and the translation of the layout written before the parts
 Every process has its own replay buffer, environments and experience stream; Lightning calls
 ``on_save_checkpoint`` in every process but writes only process 0's dict, so the processes' own parts are gathered
 into it. This module only arranges dicts the agent's parts made (``state_dict``): it knows nothing of the agent.
-Torch's RNG states are not here: ``training_runs.resume.ResumeState`` saves every process's.
+Torch's RNG states are not here: ``lightning_classics.runs.resume.ResumeState`` saves every process's.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from rl.distributed import gather, rank_and_world
-from training_runs.errors import UserError
+from lightning_classics.runs.errors import UserError
+from lightning_classics.runs.processes import gather, rank_and_world
 
 
 def gather_state(own: dict[str, Any], shared: dict[str, Any]) -> dict[str, Any]:

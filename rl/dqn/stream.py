@@ -22,7 +22,7 @@ class ExperienceStream(IterableDataset):
     It makes each batch one ahead of the one it hands out (the first call makes two), so the agent acts with weights
     that are one update old; Q-learning is off-policy, so that does no harm, and acting ahead is what the agent was
     tuned with. (Lightning would fetch one ahead itself from a loader without a length, but it starts doing so
-    before ``on_train_start``, before ``training_runs.resume.ResumeState`` can set the position: so the stream has a
+    before ``on_train_start``, before ``lightning_classics.runs.resume.ResumeState`` can set the position: so the stream has a
     length and looks ahead itself.) A checkpoint written at the end of batch k thus already holds the acting and
     the replay draw of batch k + 1: the batches made but not yet trained on (``ahead``) go into the checkpoint too,
     and a stream resumed from it yields them (``pending``) before it makes new ones, so a run resumed mid-epoch is

@@ -174,7 +174,7 @@ class TabularQLearning(L.LightningModule):
         self.log("train/episode_length", steps / n, on_step=True, on_epoch=True, batch_size=n)
         self.log("train/epsilon", sum(epsilons) / n, on_step=True, on_epoch=False, batch_size=n)
         self.log("train/episodes", float(self.episodes), on_step=True, on_epoch=False, batch_size=n)
-        # plots.curves draws the agent's curves against it; TensorBoard does through the logged "step"
+        # lightning_classics.plots.curves draws the agent's curves against it; TensorBoard does through the logged "step"
         self.log("train/env_steps", float(self.env_steps), on_step=True, on_epoch=False, batch_size=n)
         log_env_steps(self)
 

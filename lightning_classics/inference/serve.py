@@ -1,4 +1,4 @@
-"""Serve classifier checkpoints to a drawing page: ``python -m inference.serve --ckpt runs/mnist_cnn/version_0/checkpoints/best.ckpt``.
+"""Serve classifier checkpoints to a drawing page: ``python -m lightning_classics.inference.serve --ckpt runs/mnist_cnn/version_0/checkpoints/best.ckpt``.
 
 Open http://127.0.0.1:8000, draw a digit with the mouse or a finger, and watch each model's
 prediction and its ten probabilities change as you draw. Several ``--ckpt`` (e.g. the ANN, CNN and
@@ -8,7 +8,7 @@ Endpoints: ``GET /`` the page, ``GET /models`` the models' names, ``POST /predic
 body (``Content-Type: image/png``) or JSON ``{"image": "<base64 PNG, data: URL allowed>"}``; the
 answer is JSON: each model's prediction and probabilities, and the 28x28 image the models saw.
 
-FastAPI on uvicorn serves it (inference/web_app.py): an event loop holds hundreds of open connections
+FastAPI on uvicorn serves it (lightning_classics/inference/web_app.py): an event loop holds hundreds of open connections
 for the price of a socket each, with a listen backlog of 2048, a request body size limit, a deadline for
 bodies that stall and an idle timeout for kept-alive connections. LitServe (also on uvicorn) was not
 chosen: its batching and worker processes suit heavy models; these answer in milliseconds on one core,
@@ -32,11 +32,11 @@ import torch
 import uvicorn
 from torch import nn
 
-from inference.checkpoints import NotAClassifierError, load_classifier
-from inference.preprocess import ImageInputError, preprocess
-from inference.web_app import RequestError, create_app
-from training_runs.command_line import run_command
-from training_runs.errors import UserError
+from lightning_classics.images import ImageInputError, preprocess
+from lightning_classics.inference.checkpoints import NotAClassifierError, load_classifier
+from lightning_classics.inference.web_app import RequestError, create_app
+from lightning_classics.runs.command_line import run_command
+from lightning_classics.runs.errors import UserError
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a drawing is a few kB; a big photo is a few MB
 BODY_TIMEOUT_S = 10.0  # a request body that has not fully arrived by then gets 408 and its connection is closed

@@ -11,7 +11,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from training_runs.lightning_internals import is_last_batch
+from lightning_classics.runs.lightning_internals import is_last_batch
 
 
 class TrainingInterrupted(Exception):

@@ -6,8 +6,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# configs/ sits beside cli.py and this package, in a checkout and in an installed wheel alike.
-PRESETS_DIR = Path(__file__).resolve().parents[1] / "configs"
+
+
+def presets_dir() -> Path:
+    """The preset folder: ``lightning_classics/configs`` in an installed wheel (pyproject ships the root's configs/
+    there), else the checkout's ``configs/``, which stays at the root where users type ``--config configs/x.yaml``."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "configs"
+    return installed if installed.is_dir() else package.parent / "configs"
+
+
+PRESETS_DIR = presets_dir()
 # Overlays hold only what differs from a base preset; they are given after it (``--config BASE --config OVERLAY``).
 OVERLAYS_DIR = PRESETS_DIR / "overlays"
 

@@ -11,13 +11,13 @@ from typing import TypeVar
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from training_runs.atomic_io import CheckpointWriteInterrupted
-from training_runs.errors import UserError
-from training_runs.folders import discard_unfinished_runs, forget_reserved_runs
-from training_runs.interrupts import TrainingInterrupted
-from training_runs.parse_errors import one_line_parse_error
-from training_runs.run_lock import release_run_locks
-from training_runs.startup_sigterm import sigterm_stops_cleanly
+from lightning_classics.runs.atomic_io import CheckpointWriteInterrupted
+from lightning_classics.runs.errors import UserError
+from lightning_classics.runs.folders import discard_unfinished_runs, forget_reserved_runs
+from lightning_classics.runs.interrupts import TrainingInterrupted
+from lightning_classics.runs.parse_errors import one_line_parse_error
+from lightning_classics.runs.run_lock import release_run_locks
+from lightning_classics.runs.startup_sigterm import sigterm_stops_cleanly
 
 DEBUG_FLAG = "--debug"
 DEBUG_ENV = "LIGHTNING_CLASSICS_DEBUG"

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
-from training_runs.errors import UserError
+from lightning_classics.runs.errors import UserError
 
 SIZE = 28  # output image side
 BOX = 20  # the digit's bounding box is scaled to fit BOX x BOX

@@ -7,7 +7,7 @@ one shared context instead. What it buys: ``python -m benchmarks.lean_loop --swi
 docs/results.md ("What the shipped speed settings buy").
 
 The other kept piece, torch's cached CUDA check (``CachedCudaCheck``), undoes something ``import lightning``
-does, so it lives with the rest of Lightning's internals in training_runs/lightning_internals.py.
+does, so it lives with the rest of Lightning's internals in lightning_classics/runs/lightning_internals.py.
 """
 
 from __future__ import annotations

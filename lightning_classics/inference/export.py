@@ -1,11 +1,11 @@
 """Export a classifier checkpoint to one self-contained file that takes raw uint8 pixels.
 
-python -m inference.export --ckpt runs/mnist_cnn/version_0/checkpoints/best.ckpt --format onnx
-python -m inference.export --ckpt ... --format exported-program     # torch.export, load with torch.export.load
-python -m inference.export --ckpt ... --format torchscript          # legacy: for libtorch / older PyTorch
+python -m lightning_classics.inference.export --ckpt runs/mnist_cnn/version_0/checkpoints/best.ckpt --format onnx
+python -m lightning_classics.inference.export --ckpt ... --format exported-program     # torch.export, load with torch.export.load
+python -m lightning_classics.inference.export --ckpt ... --format torchscript          # legacy: for libtorch / older PyTorch
 
 Every format takes a (batch, 1, 28, 28) uint8 tensor of raw pixels (white digit on black, as
-``inference.preprocess`` makes them), any batch size, and returns (batch, 10) logits: the
+``lightning_classics.images`` makes them), any batch size, and returns (batch, 10) logits: the
 normalisation is inside the file.
 """
 
@@ -18,10 +18,10 @@ from typing import Literal
 import torch
 from torch import nn
 
-from inference.checkpoints import load_classifier
-from training_runs.command_line import run_command
-from training_runs.errors import UserError
-from training_runs.one_line_parser import OneLineArgumentParser
+from lightning_classics.inference.checkpoints import load_classifier
+from lightning_classics.runs.command_line import run_command
+from lightning_classics.runs.errors import UserError
+from lightning_classics.runs.one_line_parser import OneLineArgumentParser
 
 Format = Literal["onnx", "exported-program", "torchscript"]
 SUFFIXES: dict[str, str] = {"onnx": ".onnx", "exported-program": ".pt2", "torchscript": ".torchscript.pt"}
@@ -85,7 +85,7 @@ def output_path(out: str | None, ckpt: str, fmt: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    """``python -m inference.export``: bad input ends in one line (``error: ...``); ``--debug`` shows the traceback."""
+    """``python -m lightning_classics.inference.export``: bad input ends in one line (``error: ...``); ``--debug`` shows the traceback."""
     return run_command(_export_command, argv)
 
 

@@ -1,4 +1,4 @@
-"""Check that a checkpoint (read by training_runs/checkpoint_loader.py) belongs to the configured model before anything uses it.
+"""Check that a checkpoint (read by lightning_classics/runs/checkpoint_loader.py) belongs to the configured model before anything uses it.
 
 LightningCLI's own ``--ckpt_path`` handling imports the class named in the checkpoint and parses the
 checkpoint's hyper-parameters over the configuration, so the configured model, environment and command-line
@@ -15,8 +15,8 @@ from typing import Any
 
 import lightning as L
 
-from training_runs.checkpoint_loader import check_state_dict, hyper_parameters, project_model_class
-from training_runs.errors import UserError
+from lightning_classics.runs.checkpoint_loader import ModelClasses, check_state_dict, hyper_parameters, model_class
+from lightning_classics.runs.errors import UserError
 
 # Hyper-parameters that steer how a model is trained or evaluated, not what its weights mean: a resumed or
 # evaluated checkpoint may take new values for these. ``lr`` is applied to the restored optimizer.
@@ -46,14 +46,17 @@ class Changes:
         return self.values.get("lr")
 
 
-def check_checkpoint_matches(checkpoint: dict[str, Any], model: L.LightningModule, path: str | Path) -> Changes:
-    """Refuse a checkpoint of another model class or task; return the allowed hyper-parameter changes."""
+def check_checkpoint_matches(
+    checkpoint: dict[str, Any], model: L.LightningModule, path: str | Path, classes: ModelClasses
+) -> Changes:
+    """Refuse a checkpoint of another model class or task (its class is looked up in ``classes``, the project's
+    models); return the allowed hyper-parameter changes."""
     saved = hyper_parameters(checkpoint, path)
     configured = type(model)
     class_path = saved.pop("_class_path", None)
     saved.pop("_instantiator", None)
     if class_path is not None:
-        saved_class = project_model_class(class_path, f"checkpoint {path}")
+        saved_class = model_class(class_path, f"checkpoint {path}", classes)
         if saved_class is not configured:
             raise UserError(
                 f"checkpoint {path} holds a {saved_class.__name__} model but the configuration builds a "

@@ -110,7 +110,7 @@ def create_app(
         max_body_bytes: Largest request body accepted (413 beyond it).
         body_timeout_s: Seconds a request body may take to arrive (408 after it).
     """
-    page = files("inference").joinpath("drawing_page.html").read_text(encoding="utf-8")
+    page = files("lightning_classics.inference").joinpath("drawing_page.html").read_text(encoding="utf-8")
     # No generated API docs: the surface is the page and the two endpoints below.
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 

@@ -11,7 +11,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info
 from torchmetrics.classification import MulticlassConfusionMatrix
 
-from plots.figures import confusion_matrix_figure, mistakes_figure, render, save_png
+from lightning_classics.plots.figures import confusion_matrix_figure, mistakes_figure, render, save_png
 
 
 class TestPictures(L.Callback):

@@ -1,12 +1,12 @@
-"""An ``argparse`` parser whose errors are one line (``error: ...`` from training_runs.command_line), not a usage
-block: for the small commands (``rl.play``, ``inference.export``) that do not go through LightningCLI."""
+"""An ``argparse`` parser whose errors are one line (``error: ...`` from lightning_classics.runs.command_line), not a usage
+block: for the small commands (``rl.play``, ``lightning_classics.inference.export``) that do not go through LightningCLI."""
 
 from __future__ import annotations
 
 import argparse
 from typing import NoReturn
 
-from training_runs.errors import UserError
+from lightning_classics.runs.errors import UserError
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):

@@ -1,7 +1,7 @@
 """Plot a run's learning curves from its TensorBoard logs into one PNG.
 
-python -m plots.curves runs/mnist_cnn                       # -> runs/mnist_cnn/curves.png
-python -m plots.curves runs/cartpole_dqn --out dqn.png      # agents: returns against environment steps
+python -m lightning_classics.plots.curves runs/mnist_cnn                       # -> runs/mnist_cnn/curves.png
+python -m lightning_classics.plots.curves runs/cartpole_dqn --out dqn.png      # agents: returns against environment steps
 
 Classifiers: loss and accuracy per epoch (train and val) with the learning rate. Agents (runs that
 log ``train/env_steps``): episode returns and ``val/mean_return`` against environment steps, the
@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from plots.figures import render, save_png
+from lightning_classics.plots.figures import render, save_png
 
 Series = tuple[np.ndarray, np.ndarray]  # (steps, values)
 

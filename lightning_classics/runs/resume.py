@@ -6,7 +6,7 @@ way of restoring a loader's position (a stateful ``DataLoader``) is skipped when
 ``trainer.estimated_stepping_batches`` before the restore (Lightning issue 20550), as the classifiers' one-cycle
 schedule does. So this callback keeps the position itself: it counts the batches of the current epoch, saves
 them with the RNG states, and tells the training loader which epoch it plays and where to start through the one
-protocol every training loader implements (``training_runs.epoch_position.EpochPosition``).
+protocol every training loader implements (``lightning_classics.runs.epoch_position.EpochPosition``).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import lightning as L
 from lightning.pytorch.utilities import rank_zero_warn
 from torchmetrics import Metric
 
-from rl.distributed import gather
-from training_runs.epoch_position import position_owner
-from training_runs.rng import capture_rng_states, restore_rng_states
+from lightning_classics.runs.processes import gather
+from lightning_classics.runs.epoch_position import position_owner
+from lightning_classics.runs.rng import capture_rng_states, restore_rng_states
 
 
 class ResumeState(L.Callback):
@@ -102,7 +102,7 @@ class ResumeState(L.Callback):
         elif batches_done:
             rank_zero_warn(
                 f"the training loader cannot start mid-epoch: no part of {type(trainer.train_dataloader).__name__} "
-                f"has set_position(epoch, done) (training_runs.epoch_position.EpochPosition; with several processes "
+                f"has set_position(epoch, done) (lightning_classics.runs.epoch_position.EpochPosition; with several processes "
                 f"Lightning wraps a DataLoader's sampler), so the resumed epoch's data starts over"
             )
 

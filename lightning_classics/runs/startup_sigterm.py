@@ -4,7 +4,7 @@ Lightning installs its SIGTERM handler late in ``trainer.fit`` (after the logger
 then SIGTERM's default action ends the process at once, leaving a half-made run folder and no message. This
 handler turns it into Lightning's ``SIGTERMException``, which the command line reports in one line after removing
 the unfinished folder. Lightning keeps an existing handler and calls it after its own: this one then does nothing,
-so a SIGTERM during training still ends at a batch end with a checkpoint (training_runs/interrupts.py).
+so a SIGTERM during training still ends at a batch end with a checkpoint (lightning_classics/runs/interrupts.py).
 """
 
 from __future__ import annotations

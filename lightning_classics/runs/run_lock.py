@@ -5,7 +5,7 @@ backwards) and remove each other's temporary files. ``fcntl.flock`` locks belong
 releases them when the process exits, crashes or is killed: a dead run never leaves its folder locked.
 
 Evaluation commands (validate, test, predict) take no lock: they only read checkpoints, which are replaced
-atomically (training_runs/atomic_io.py), and their own outputs (event files named by host and PID,
+atomically (lightning_classics/runs/atomic_io.py), and their own outputs (event files named by host and PID,
 ``predictions.pt`` written atomically) do not collide with the training's.
 """
 
@@ -17,7 +17,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from training_runs.errors import UserError
+from lightning_classics.runs.errors import UserError
 
 LOCK_FILE = ".lock"
 _held: list[int] = []  # descriptors of the lock files this process holds

@@ -1,39 +1,41 @@
 """The one way this project reads a checkpoint: ``cli.py``, Lightning's own restore, ``rl.play``, export, serve.
 
-Reading verifies the file's checksum (training_runs/checkpoint_checksum.py) and unpickles with
+Reading verifies the file's checksum (lightning_classics/runs/checkpoint_checksum.py) and unpickles with
 ``weights_only=True``: tensors and plain values only, so nothing in the file can run code. Building a model from a
-checkpoint resolves its class path among this project's own model classes only: a module a checkpoint names is
-never imported (an import runs the module's code), and neither is its ``_instantiator``. Every problem is one
-line (``UserError``) that names the file.
+checkpoint resolves its class path among the model classes its caller passes (``model_classes(lightning_modules,
+rl)``: this module sits below the models and imports none of them): a module a checkpoint names is never imported
+(an import runs the module's code), and neither is its ``_instantiator``. Every problem is one line (``UserError``)
+that names the file.
 """
 
 from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
 import lightning as L
 import torch
 from lightning.pytorch.cli import instantiate_module
 
-from training_runs.checkpoint_checksum import ChecksumMismatch, ChecksumMissing, verify_checksum
-from training_runs.errors import UserError
+from lightning_classics.runs.checkpoint_checksum import ChecksumMismatch, ChecksumMissing, verify_checksum
+from lightning_classics.runs.errors import UserError
 
 # What LightningCLI writes as ``_instantiator``; the model is built with it (jsonargparse checks every type).
 CLI_INSTANTIATOR = "lightning.pytorch.cli.instantiate_module"
 _noticed: set[Path] = set()  # checkpoints without a checksum already reported: one notice per file and process
 Model = TypeVar("Model", bound=L.LightningModule)
+ModelClasses = Mapping[str, type[L.LightningModule]]  # the classes a checkpoint may name, by every name it may use
 
 
-def project_model_classes() -> dict[str, type[L.LightningModule]]:
-    """This project's models by every name a checkpoint may give them (short, package and module path)."""
-    import lightning_modules
-    import rl
-
+def model_classes(*packages: ModuleType) -> dict[str, type[L.LightningModule]]:
+    """The LightningModules the ``packages`` export (their ``__all__``) by every name a checkpoint may give them
+    (short, package and module path); callers pass this project's model packages, ``lightning_modules`` and ``rl``."""
     classes: dict[str, type[L.LightningModule]] = {}
-    for package in (lightning_modules, rl):
+    for package in packages:
         for name in package.__all__:
             cls = getattr(package, name)
             if isinstance(cls, type) and issubclass(cls, L.LightningModule):
@@ -42,9 +44,8 @@ def project_model_classes() -> dict[str, type[L.LightningModule]]:
     return classes
 
 
-def project_model_class(class_path: Any, source: str) -> type[L.LightningModule]:
-    """The project model ``class_path`` names; anything else is refused without importing it."""
-    classes = project_model_classes()
+def model_class(class_path: Any, source: str, classes: ModelClasses) -> type[L.LightningModule]:
+    """The model of ``classes`` that ``class_path`` names; anything else is refused without importing it."""
     if not isinstance(class_path, str) or class_path not in classes:
         known = sorted({cls.__name__ for cls in classes.values()})
         raise UserError(
@@ -145,21 +146,28 @@ def check_state_dict(checkpoint: dict[str, Any], model: L.LightningModule, path:
         )
 
 
-def load_model(path: str | Path, base: type[Model], option: str = "--ckpt", class_path: str | None = None) -> Model:
+def load_model(
+    path: str | Path,
+    base: type[Model],
+    classes: ModelClasses,
+    option: str = "--ckpt",
+    class_path: str | None = None,
+) -> Model:
     """The model saved in ``path``, on the CPU, in eval mode; it must be a ``base`` (e.g. ``ImageClassifier``).
 
-    ``class_path``: the model class when the checkpoint names none (one of this project's, e.g. ``rl.dqn.DQN``).
+    ``classes``: the models a checkpoint may name (``model_classes(lightning_modules, rl)``); nothing else is built.
+    ``class_path``: the model class when the checkpoint names none (one of ``classes``, e.g. ``rl.dqn.DQN``).
     """
     checkpoint = read_checkpoint(path, option)
     saved = hyper_parameters(checkpoint, path)
     named = saved.pop("_class_path", None)
     instantiator = saved.pop("_instantiator", None)
     if class_path is not None:
-        cls = project_model_class(class_path, "--class_path")
+        cls = model_class(class_path, "--class_path", classes)
     elif named is None:
         raise UserError(f"checkpoint {path} names no model class (not written by `cli.py fit`)")
     else:
-        cls = project_model_class(named, f"checkpoint {path}")
+        cls = model_class(named, f"checkpoint {path}", classes)
     if instantiator not in (None, CLI_INSTANTIATOR):
         raise UserError(
             f"checkpoint {path} names the instantiator {instantiator!r}; only {CLI_INSTANTIATOR} is used, "

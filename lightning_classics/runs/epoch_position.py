@@ -2,7 +2,7 @@
 
 Every training loader of the project implements it, on the part that owns its order: ``EpochShuffleSampler`` and
 ``PositionedSequentialSampler`` (a DataLoader's sampler), ``DeviceBatchLoader`` (the loader itself) and the DQN's
-``ExperienceStream`` (a DataLoader's dataset). ``training_runs.resume.ResumeState`` is its one caller.
+``ExperienceStream`` (a DataLoader's dataset). ``lightning_classics.runs.resume.ResumeState`` is its one caller.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ is on another filesystem than the run folder (tmpfs ``/tmp``) that move is a pla
 during it (or a full disk) leaves a truncated checkpoint where a good one was. Here the temporary file is written
 in the target's own folder, flushed and fsynced, and then renamed over the target: ``rename`` within one
 filesystem is atomic, so the target is always either the old complete file or the new complete file.
-Every file carries a SHA-256 of its bytes (training_runs/checkpoint_checksum.py), checked by every load.
+Every file carries a SHA-256 of its bytes (lightning_classics/runs/checkpoint_checksum.py), checked by every load.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.fabric.utilities.types import _PATH
 
-from training_runs.checkpoint_checksum import append_checksum
-from training_runs.checkpoint_loader import read_checkpoint
-from training_runs.errors import UserError
+from lightning_classics.runs.checkpoint_checksum import append_checksum
+from lightning_classics.runs.checkpoint_loader import read_checkpoint
+from lightning_classics.runs.errors import UserError
 
 TEMP_MARKER = ".partial-"  # in the names of temporary files: ".last.ckpt.partial-<pid>-<random>"
 

@@ -14,7 +14,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from training_runs.errors import UserError
+from lightning_classics.runs.errors import UserError
 
 
 class NonFiniteStop(L.Callback):

@@ -14,7 +14,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from training_runs.errors import UserError
+from lightning_classics.runs.errors import UserError
 
 VERSION_PREFIX = "version_"
 CHECKPOINT_DIR = "checkpoints"
