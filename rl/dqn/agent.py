@@ -11,11 +11,12 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.fabric.utilities.data import AttributeDict
+from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader
 
 from rl.checkpointing import AGENT_STATE_KEY
 from rl.distributed import check_identical, rank_and_world
-from rl.dqn.arguments import check_arguments, check_observations
+from rl.dqn.arguments import StopReturn, check_arguments, check_observations, stop_target
 from rl.dqn.curves import TrainingCurves
 from rl.dqn.env_loop import EnvLoop
 from rl.dqn.frame_replay import replay_buffer_for
@@ -46,7 +47,7 @@ class DQN(L.LightningModule):
 
     hparams: AttributeDict  # save_hyperparameters() fills an AttributeDict (Lightning declares a wider type)
 
-    checkpoint_metric = "val/mean_return"  # what the CLI's best checkpoint maximises
+    checkpoint_metric = "val/sustained_return"  # what the CLI's best checkpoint maximises (rl/dqn/stopping.py)
 
     def __init__(
         self,
@@ -76,8 +77,8 @@ class DQN(L.LightningModule):
         frame_stack: int = 1,
         val_episodes: int = 100,
         test_episodes: int = 1000,
-        stop_return: float | None = None,
-        stop_evaluations: int = 1,
+        stop_return: StopReturn = "reward_threshold",
+        stop_evaluations: int = 3,
         num_threads: int | None = 1,
         pixels: bool = False,
         downscale: int = 5,
@@ -116,13 +117,16 @@ class DQN(L.LightningModule):
             epsilon_decay_steps: Environment steps (from step 0) over which epsilon falls from start to end.
             frame_skip: Repeat each action for this many frames and sum their rewards (1 = off).
             frame_stack: The state is the concatenation of the last this-many observations (1 = off).
-            val_episodes: Greedy episodes per evaluation (fixed seeds). The run counts as solved when their mean
-                return reaches the environment's ``reward_threshold``; 100 matches the usual definition.
+            val_episodes: Greedy episodes per evaluation (fixed seeds). Stopping and ``best.ckpt`` rest on their
+                mean; size it with ``stop_evaluations`` (rl/dqn/stopping.py says how).
             test_episodes: Greedy episodes of ``test`` (seeds 0, 1, ...; disjoint from validation's).
             stop_return: End training once ``stop_evaluations`` evaluations in a row have a mean return of at
-                least this (e.g. the environment's ``reward_threshold`` to stop when solved, or the full score:
-                every validation episode at the time limit); ``null`` trains for ``max_epochs``.
-            stop_evaluations: Consecutive evaluations at or above ``stop_return`` that end training.
+                least this: ``reward_threshold`` (the default), the environment's registered one (CartPole-v0 195,
+                Acrobot-v1 -100; none registered: never stop); ``full_score``, the most an episode can return
+                where lasting to the time limit scores it (CartPole: every validation episode at the cap); a
+                number; or ``null``: never stop, train for ``max_epochs``. A number no episode can reach is refused.
+            stop_evaluations: Consecutive evaluations that must all reach ``stop_return`` to stop; the lowest of
+                the last this-many means is ``val/sustained_return``, which picks ``best.ckpt``.
             num_threads: CPU threads for torch while this module runs (restored afterwards); ``null`` keeps
                 torch's default. For networks this small one thread is fastest: handing each tiny operation to
                 other threads costs more than its arithmetic, and far more on a machine busy with other work.
@@ -163,7 +167,8 @@ class DQN(L.LightningModule):
         self.steps_owed = 0  # environment steps the acting side owes the updates done so far (see collect)
         self.epsilon = 1.0  # exploration rate of the latest environment step
         threshold = probe.spec.reward_threshold if probe.spec else None
-        self.stop_rule = StopRule(env_id, val_episodes, threshold, stop_return, stop_evaluations)
+        target = stop_target(env_id, probe.spec, stop_return)
+        self.stop_rule = StopRule(env_id, val_episodes, target, threshold, stop_evaluations)
         self.curves = TrainingCurves(batch_size)
         self.example_input_array = torch.zeros(1, *obs_shape)
         self.evaluation = EvaluationRun(self.make_env)
@@ -180,11 +185,11 @@ class DQN(L.LightningModule):
     @property
     def solve_threshold(self) -> float | None:
         """The environment's ``reward_threshold``: a mean evaluation return that counts as solving it."""
-        return self.stop_rule.solve_threshold
+        return self.stop_rule.reward_threshold
 
     @property
     def solved_at(self) -> int | None:
-        """Environment steps at the first evaluation that solved the task (``None``: not yet)."""
+        """Agent steps at the first evaluation at the environment's reward threshold (``None``: not yet)."""
         return self.stop_rule.solved_at
 
     @property
@@ -232,6 +237,9 @@ class DQN(L.LightningModule):
             self.env_loop.reset(seed=training_seed(np.random.default_rng(torch.initial_seed()), rank))
             if rank > 0:  # its own replay samples too (process 0 keeps the single-process stream)
                 torch.manual_seed(training_seed(np.random.default_rng(torch.initial_seed() + 1), rank))
+
+    def on_fit_start(self) -> None:
+        rank_zero_info(self.stop_rule.describe())  # what ends this run, in one line
 
     def teardown(self, stage: str) -> None:
         if self._threads_before is not None:
@@ -333,7 +341,8 @@ class DQN(L.LightningModule):
             check_identical(self.target_net, "target network")
         if self.stop_rule.update(mean_return, self.env_steps):
             self.trainer.should_stop = True
-        log_everywhere_same(self, {"val/solved": float(self.solved_at is not None)})
+        sustained = {"val/sustained_return": self.stop_rule.sustained_return}
+        log_everywhere_same(self, {**sustained, "val/solved": float(self.solved_at is not None)})
 
     def on_test_epoch_start(self) -> None:
         self.evaluation.start()
