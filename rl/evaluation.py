@@ -30,7 +30,7 @@ class Episodes(NamedTuple):
     """Outcomes of E episodes; every field is an (E,) array."""
 
     returns: np.ndarray  # float64: undiscounted sum of rewards
-    lengths: np.ndarray  # int64: environment steps (agent steps when frames are skipped)
+    lengths: np.ndarray  # int64: agent steps (rl/steps.py)
     truncated: np.ndarray  # bool: ended by the time limit (on CartPole: reached the cap), not by the task
 
 
