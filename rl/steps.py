@@ -5,7 +5,8 @@
   always had), ``epsilon_decay_steps``, ``train_freq``, ``learning_starts`` and ``gamma`` count these.
 - **Frame**: one ``step`` of the environment itself, beneath frame skipping (one Atari emulator frame, one
   CartPole physics step). With ``frame_skip`` k an agent step is k frames, fewer when the episode ends inside
-  them. Logged as ``train/env_frames``; the time limits (CartPole's 200 steps) count these.
+  them; Atari's no-op starts (played inside ``reset``) count too. Logged as ``train/env_frames``; the time
+  limits (CartPole's 200 steps) count these.
 
 Other libraries: Stable-Baselines3 and RL Zoo's ``total_timesteps`` count ``env.step`` calls of the environment
 they are given, so for classic control without frame skip their timesteps are our agent steps and our frames
