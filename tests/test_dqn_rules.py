@@ -68,6 +68,7 @@ def test_the_stop_target_by_default_is_the_environments_own(env_id, stop_return,
         ("MountainCar-v0", 0.0, "0 cannot be reached: MountainCar-v0's episodes return between -200 and -1"),
         ("CartPole-v0", 201.0, "201 cannot be reached: CartPole-v0's episodes return between 1 and 200"),
         ("Acrobot-v1", "full_score", "full_score: Acrobot-v1 has no full score known here"),
+        ("CartPole-v0", "solved", "'solved': pass a number, reward_threshold, full_score or null"),
     ],
 )
 def test_an_unreachable_stop_target_is_refused(env_id, stop_return, expected):

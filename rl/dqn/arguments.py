@@ -92,6 +92,8 @@ def stop_target(env_id: str, spec: EnvSpec | None, stop_return: StopReturn) -> f
         return score
     if stop_return is None:
         return None
+    if isinstance(stop_return, str):  # from Python: the command line accepts only the words above
+        raise UserError(f"{option} {stop_return!r}: pass a number, reward_threshold, full_score or null (never stop)")
     bounds = return_range(spec)
     if bounds is not None and stop_return > bounds[1]:
         low, high = bounds
