@@ -43,7 +43,7 @@ class TrainingCurves:
         self.batch_size = batch_size
         self.loss_sum: torch.Tensor | None = None  # losses since the last log, on the device
         self.loss_count = 0
-        self.epoch_clock = (0.0, 0)  # (time, env steps) when the epoch's training started
+        self.epoch_clock = (0.0, 0)  # (time, agent steps) when the epoch's training started
 
     def after_update(
         self, module: L.LightningModule, loss: torch.Tensor, q_values: torch.Tensor, finished: list[Episode]

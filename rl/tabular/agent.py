@@ -1,7 +1,7 @@
 """Tabular Q-learning as a LightningModule: the Lightning loop drives episodes, the Q-table is a buffer.
 
 One "epoch" is ``episodes_per_epoch`` training episodes; each ``training_step`` plays ``episodes_per_step`` of
-them start to finish (so a checkpoint never falls mid-episode) and updates the table after every env step.
+them start to finish (so a checkpoint never falls mid-episode) and updates the table after every agent step.
 Validation and test play greedy episodes from fixed seeds, so their scores compare across checkpoints.
 """
 
@@ -94,7 +94,7 @@ class TabularQLearning(L.LightningModule):
         # small updates do not round away; the training loop edits it in place through a numpy view.
         self.register_buffer("q_table", torch.full((n_states, n_actions), float(q_init), dtype=torch.float64))
         self.episodes = 0  # training episodes played
-        self.env_steps = 0  # environment steps of those episodes (the progress bar counts them)
+        self.env_steps = 0  # agent steps of those episodes (= frames: no frame skip); the progress bar counts them
         # torch.initial_seed() is the seed_everything value, so `--seed_everything N` reseeds the agent too.
         self.rng = np.random.default_rng(torch.initial_seed() if seed is None else seed)
         self.evaluation = EvaluationRun(self.make_env, max_batch=EVAL_EPISODES_PER_STEP)
@@ -180,7 +180,7 @@ class TabularQLearning(L.LightningModule):
         log_env_steps(self)
 
     def on_train_epoch_end(self) -> None:
-        log_env_steps(self)  # the epoch means of the episode curves, at the epoch's last environment step
+        log_env_steps(self)  # the epoch means of the episode curves, at the epoch's last agent step
 
     def configure_optimizers(self) -> None:
         return None  # the Q-update is applied by hand in training_step
