@@ -5,6 +5,8 @@
 #                                                        the browser, long fits (what CI runs, after lint and browser)
 #   make lint                                            lint, format check and type check (CI runs it first)
 #   make browser                                         Debian's chromium for the drawing-page test (CI runs it)
+#   make benchmarks DATA=<MNIST folder>                  every benchmark, full size, into docs/results.md (hours)
+#   make benchmarks-quick                                each benchmark's tiny variant: a smoke test (minutes)
 # PYTEST_ARGS adds pytest options to either suite, e.g. make test PYTEST_ARGS="-x -k resume".
 PYTHON ?= python3
 VENV ?= .venv
@@ -13,7 +15,7 @@ RUNS ?= runs
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-full lint format install clean browser
+.PHONY: demo test test-full lint format install clean browser benchmarks benchmarks-quick
 
 install: $(VENV)/.installed
 
@@ -23,7 +25,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
 	touch $@
 
-# One epoch is too short for augmentation to pay off (BENCHMARKS.md has both accuracies).
+# One epoch is too short for augmentation to pay off (docs/results.md has both accuracies).
 demo: install
 	$(BIN)/python cli.py fit --config configs/mnist_cnn.yaml --run_name demo --runs_dir $(RUNS) \
 		--data.data_dir $(DATA) --trainer.max_epochs 1 --data.augment false
@@ -37,6 +39,13 @@ test: install
 
 test-full: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# python -m benchmarks --list names them, by purpose (results, robustness, speed); --only NAME runs one.
+benchmarks: install
+	$(BIN)/python -m benchmarks --write --data-dir $(DATA)
+
+benchmarks-quick: install
+	$(BIN)/python -m benchmarks --quick
 
 lint: install
 	$(BIN)/ruff check .

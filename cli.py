@@ -86,7 +86,7 @@ logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropLightn
 
 
 EVAL_SUBCOMMANDS = ("validate", "test", "predict")
-PROGRESS_BAR_REFRESH_RATE = 20  # batches between redraws; each redraw formats the metrics (BENCHMARKS.md)
+PROGRESS_BAR_REFRESH_RATE = 20  # batches between redraws; each redraw formats the metrics (docs/results.md)
 
 
 def checkpoint_dir(runs_dir: str, run_name: str) -> str:

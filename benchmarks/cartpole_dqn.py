@@ -20,7 +20,7 @@ import sys
 from benchmarks.cartpole_harness import PLAIN, V0, V1, fmt, median_or_none, overrides, run_isolated, train_dqn
 
 MODULE = "benchmarks.cartpole_dqn"
-NAMES = {" ".join(V0): "configs/cartpole_dqn.yaml", " ".join(V1): "cartpole_dqn.yaml + cartpole_v1_dqn.yaml"}
+NAMES = {" ".join(V0): "configs/cartpole_dqn.yaml", " ".join(V1): "cartpole_dqn.yaml + overlays/cartpole_v1.yaml"}
 NAMES[" ".join(PLAIN)] = "configs/cartpole_dqn_plain.yaml"
 
 # Each row switches one more technique on; rows 2-6 are configs/cartpole_dqn.yaml with the later ones off.
@@ -35,7 +35,7 @@ ABLATION = [
 ]
 # CartPole-v1, where the extra techniques matter more: the preset, then with one of them switched off.
 ABLATION_V1 = [
-    ("configs/cartpole_dqn.yaml + configs/cartpole_v1_dqn.yaml", V1, {}),
+    ("configs/cartpole_dqn.yaml + configs/overlays/cartpole_v1.yaml", V1, {}),
     ("without 3-step returns", V1, {"n_steps": 1}),
     ("without frame skip / stack", V1, {"frame_skip": 1, "frame_stack": 1}),
 ]

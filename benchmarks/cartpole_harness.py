@@ -19,7 +19,7 @@ from typing import Any
 import lightning as L
 
 V0 = ["--config", "configs/cartpole_dqn.yaml"]
-V1 = [*V0, "--config", "configs/cartpole_v1_dqn.yaml"]
+V1 = [*V0, "--config", "configs/overlays/cartpole_v1.yaml"]
 PLAIN = ["--config", "configs/cartpole_dqn_plain.yaml"]
 QUIET = [
     "--trainer.logger", "false",

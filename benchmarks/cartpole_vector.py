@@ -6,7 +6,7 @@
 
 Acting: ``rl.dqn.env_loop.EnvLoop`` alone (no updates) with the preset's wrappers and a 64x64 Q-network at
 epsilon 0.1, for 20,000 environment (agent) steps per N: agent steps per second, one torch thread.
-Training: the preset (``cartpole_dqn.yaml`` + ``cartpole_v1_dqn.yaml``) with ``--model.init_args.num_envs N``
+Training: the preset (``cartpole_dqn.yaml`` + ``overlays/cartpole_v1.yaml``) with ``--model.init_args.num_envs N``
 through the CLI in a fresh process per run (``benchmarks.cartpole_harness``): agent steps per training second
 and training seconds to the first evaluation averaging >= 475 (``stop_return`` 475 here; evaluation and
 checkpoints excluded). ``--stop_return 500`` trains to the preset's own stop instead (the full score), and

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Every GPU test and measurement that BENCHMARKS.md's "GPU" section records, most important first, for a
+# Every GPU test and measurement that docs/results.md's "GPU" section records, most important first, for a
 # short GPU lease: each step gets a time cap, the whole a deadline, and each step's output goes to a log in
 # OUT_DIR as it comes, so a lease that runs out keeps what was measured.
 #
@@ -47,7 +47,7 @@ step floor.log 90 "$PY" -m benchmarks.lightning_floor --data-dir "$DATA" --model
 for seed in 0 1 2 3 4; do
   step presets.log 40 "$PY" -m benchmarks.mnist_presets mnist_speedrun --data-dir "$DATA" --runs-dir "$OUT/runs" -- --seed_everything $seed
 done
-# Fewer, larger steps for a launch-bound GPU: both reach >= 99.0% over 5 seeds on the CPU (BENCHMARKS.md,
+# Fewer, larger steps for a launch-bound GPU: both reach >= 99.0% over 5 seeds on the CPU (docs/results.md,
 # "Fewer, larger steps"); their GPU time decides whether the speedrun preset should take one of them there.
 for seed in 0 1 2 3 4; do
   step presets.log 40 "$PY" -m benchmarks.mnist_presets mnist_speedrun --data-dir "$DATA" --runs-dir "$OUT/runs" \

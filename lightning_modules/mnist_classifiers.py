@@ -80,8 +80,8 @@ class CNN(ImageClassifier):
             channels: Output channels of each convolution block (3x3 conv, batch norm, ReLU, 2x2 max-pool).
             hidden_sizes: Widths of the hidden linear layers (one more linear layer outputs the logits).
             dropout: Dropout after each hidden linear layer.
-            channels_last: Keep weights and images in channels-last (NHWC) memory order: 1.2-1.4x faster
-                training on the CPU (its max-pooling and convolutions), what tensor-core GPUs prefer (BENCHMARKS.md).
+            channels_last: Keep weights and images in channels-last (NHWC) memory order: faster training on
+                the CPU (its max-pooling and convolutions), what tensor-core GPUs prefer (docs/results.md).
             block_depths: Convolutions in each block, one count per entry of ``channels``; ``null``: one each.
         """
         widths_at_least_one(channels=channels, hidden_sizes=hidden_sizes)

@@ -13,8 +13,9 @@ QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summa
 
 
 def preset(name: str) -> str:
-    """Path of ``configs/<name>.yaml``."""
-    return str(ROOT / "configs" / f"{name}.yaml")
+    """Path of ``configs/<name>.yaml``, or of ``configs/overlays/<name>.yaml`` for an overlay."""
+    overlay = ROOT / "configs" / "overlays" / f"{name}.yaml"
+    return str(overlay if overlay.is_file() else ROOT / "configs" / f"{name}.yaml")
 
 
 def cli_args(subcommand: str, preset_name: str, runs_dir: Path | str, *extra: str) -> list[str]:

@@ -9,7 +9,7 @@ import argparse
 
 import pytest
 
-from benchmarks import fused_step, gpu, lean_loop, lightning_floor, op_count, step_segments
+from benchmarks import fused_step, gpu, lean_loop, lightning_floor
 
 
 @pytest.mark.slow
@@ -32,15 +32,6 @@ def test_gpu_benchmark_runs_on_the_cpu(mnist_dir):
     assert {"speedrun to 99.0%", "speedrun to 99.5%"} <= {what for what, _, _ in rows}
     assert ("DQN CartPole agent steps/s", "cpu") in measured
     assert all(value for _, _, value in rows)
-
-
-def test_op_count_sees_the_same_network_step_in_both_loops(mnist_dir):
-    tiny = ["--data.val_size", "50", "--data.batch_size", "50"]
-    lightning, hand = op_count.count("ANN", str(mnist_dir), tiny, step=2)
-    # Four linear layers: the same matrix products forward and backward in both, so both counted one whole step.
-    assert lightning["addmm"] == hand["addmm"] == 4
-    assert lightning["mm"] == hand["mm"] > 0
-    assert sum(hand.values()) > 50 and sum(lightning.values()) > 50
 
 
 @pytest.mark.slow
@@ -73,20 +64,6 @@ def test_lean_loop_benchmark_times_both_variants_of_a_run(mnist_dir):
     plain_ms, lean_ms = (float(cell) for cell in row.split("|")[2:4])
     assert plain_ms > 0 and lean_ms > 0
     assert row.split("|")[6].strip() == "2"  # block pairs
-
-
-def test_step_segments_times_every_phase_of_both_loops(mnist_dir):
-    clock = step_segments.measure("ANN", str(mnist_dir), 1, 3, ["--data.val_size", "44", "--data.batch_size", "32"])
-    # Every timed step of each loop has each phase, and each one lasts a positive time: the clock marks (hooks on
-    # the network, the optimizer and Lightning's callbacks) fire once per step, in the order of a training step.
-    assert len(clock.lightning) == 3 and len(clock.handwritten) >= 3
-    phases, parts = len(step_segments.PHASES), len(step_segments.LIGHTNING_PARTS)
-    for row in clock.lightning:
-        assert len(row) == phases + parts and all(seconds > 0 for seconds in row), row
-    assert all(len(row) == phases and all(seconds > 0 for seconds in row) for row in clock.handwritten)
-    table = step_segments.table(clock)
-    names = [row.split(" | ")[0].removeprefix("| ") for row in table.splitlines()[2:]]
-    assert names == [*step_segments.PHASES, "sum of the medians", "mean step", *step_segments.LIGHTNING_PARTS]
 
 
 @pytest.mark.slow  # four one-epoch fits

@@ -14,12 +14,17 @@ import yaml
 from cli import main
 from lightning_classics.callbacks import EnvStepsProgressBar
 from lightning_classics.runs import presets
-from lightning_classics.runs.presets import PRESETS_DIR
+from lightning_classics.runs.presets import OVERLAYS_DIR, PRESETS_DIR
 from lightning_modules import CNN, LSTM
-from tests.helpers import ROOT, cli_args, preset
+from tests.helpers import QUIET, ROOT, cli_args, preset
 
-# Overlays hold only what differs from a base preset; each is checked on top of its base.
-OVERLAY_BASES = {"fashion_mnist": "mnist_cnn", "mnist_speedrun_995": "mnist_speedrun"}
+
+def overlay_base(overlay: Path) -> str:
+    """The base preset an overlay names on its first line: ``# Overlay on configs/<base>.yaml ...``."""
+    first = overlay.read_text().splitlines()[0]
+    prefix = "# Overlay on configs/"
+    assert first.startswith(prefix), f"{overlay} must start with '{prefix}<base>.yaml'"
+    return first.removeprefix(prefix).partition(".yaml")[0]
 
 
 def test_presets_are_found_by_name_from_any_folder(tmp_path, monkeypatch):
@@ -28,21 +33,44 @@ def test_presets_are_found_by_name_from_any_folder(tmp_path, monkeypatch):
     assert type(cli.model) is LSTM
     cli = main([f"--config={preset('mnist_cnn')}", "--config", "fashion_mnist", "--runs_dir", str(tmp_path)], run=False)
     assert type(cli.model) is CNN and cli.datamodule.hparams.dataset == "fashion_mnist"
+    cli = main(["--config", "cartpole_dqn", "--config", "overlays/cartpole_v1", "--runs_dir", str(tmp_path)], run=False)
+    assert cli.model.hparams.env_id == "CartPole-v1"  # an overlay named with its folder, as the README writes it
     with pytest.raises(SystemExit, match=r"--config nope: no such file and no preset .*mnist_cnn"):
         main(["--config", "nope"], run=False)
+
+
+def built_values_match(cli, values: dict) -> None:
+    for key, value in values.get("model", {}).get("init_args", {}).items():
+        built = cli.model.hparams[key]
+        assert (list(built) if isinstance(built, tuple) else built) == value, key
+    for key, value in values.get("data", {}).get("init_args", {}).items():
+        assert cli.datamodule.hparams[key] == value, key
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")))
 def test_every_preset_builds_its_model_with_the_values_it_sets(name, tmp_path):
     values = yaml.safe_load(Path(preset(name)).read_text())
-    is_overlay = "class_path" not in values.get("model", {})
-    assert not is_overlay or name in OVERLAY_BASES, f"configs/{name}.yaml is an overlay: add its base to OVERLAY_BASES"
-    configs = [preset(OVERLAY_BASES[name])] if is_overlay else []
-    args = [f"--config={config}" for config in [*configs, preset(name)]]
-    cli = main([*args, "--runs_dir", str(tmp_path)], run=False)
-    for key, value in values.get("model", {}).get("init_args", {}).items():
-        built = cli.model.hparams[key]
-        assert (list(built) if isinstance(built, tuple) else built) == value, key
+    assert "class_path" in values.get("model", {}), f"configs/{name}.yaml names no model: move it to configs/overlays/"
+    built_values_match(main([f"--config={preset(name)}", "--runs_dir", str(tmp_path)], run=False), values)
+
+
+@pytest.mark.filterwarnings("ignore:.*typical of mnist:UserWarning")  # MNIST-like tiny files under the Fashion overlay
+@pytest.mark.parametrize("overlay", sorted(OVERLAYS_DIR.glob("*.yaml")), ids=lambda path: path.stem)
+def test_every_overlay_composes_on_its_base_and_trains(overlay, tmp_path, mnist_dir):
+    """Each overlay on the base its first line names: the overlay's values win, and one tiny fit runs."""
+    base = overlay_base(overlay)
+    assert (PRESETS_DIR / f"{base}.yaml").is_file(), f"{overlay.name}: no base preset configs/{base}.yaml"
+    values = yaml.safe_load(overlay.read_text())
+    configs = [f"--config={PRESETS_DIR / f'{base}.yaml'}", f"--config={overlay}"]
+    built_values_match(main([*configs, "--runs_dir", str(tmp_path)], run=False), values)
+    tiny = ["--trainer.max_steps", "2", "--trainer.limit_val_batches", "1", "--trainer.num_sanity_val_steps", "0"]
+    if values.get("data", {}).get("init_args", {}).get("dataset") == "fashion_mnist":
+        tiny += ["--data.data_dir", str(mnist_dir), "--data.val_size", "44"]  # the tiny files stand in for both
+    elif "env_id" in values.get("model", {}).get("init_args", {}):
+        tiny += ["--model.init_args.steps_per_epoch", "2", "--model.init_args.learning_starts", "16"]
+        tiny += ["--model.init_args.val_episodes", "1"]
+    fit = main(["fit", *configs, "--runs_dir", str(tmp_path), *QUIET, *tiny])
+    assert fit.trainer.global_step == 2
 
 
 @pytest.mark.slow
@@ -68,7 +96,7 @@ def test_a_built_wheel_installs_four_unmistakable_names_and_ships_every_module_a
     modules = {path.relative_to(ROOT).as_posix() for package in packages for path in (ROOT / package).rglob("*.py")}
     assert modules - names == set()  # a sub-package missing from pyproject's list of packages is missing here
     assert "lightning_classics/inference/drawing_page.html" in names
-    presets = {f"lightning_classics/configs/{p.name}" for p in PRESETS_DIR.glob("*.yaml")}
+    presets = {f"lightning_classics/configs/{p.relative_to(PRESETS_DIR)}" for p in PRESETS_DIR.rglob("*.yaml")}
     assert presets and presets <= names  # where presets_dir() looks in an installed wheel
 
 

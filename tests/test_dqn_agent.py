@@ -237,7 +237,7 @@ def test_resumed_run_continues_exactly_where_it_stopped(tmp_path, num_envs):
     [
         (["cartpole_dqn_plain"], "cartpole_dqn_plain", "CartPole-v0", 195),
         (["cartpole_dqn"], "cartpole_dqn", "CartPole-v0", 195),
-        (["cartpole_dqn", "cartpole_v1_dqn"], "cartpole_v1_dqn", "CartPole-v1", 475),  # v1 is an overlay
+        (["cartpole_dqn", "cartpole_v1"], "cartpole_v1_dqn", "CartPole-v1", 475),  # v1 is an overlay
     ],
 )
 def test_presets_build_the_agent_they_describe(configs, run_name, env_id, threshold, tmp_path):

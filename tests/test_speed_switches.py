@@ -57,7 +57,7 @@ def test_channels_last_cnn_computes_the_same_function():
     conv = fast.net.features[0]
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
     assert plain.net.features[0].weight.is_contiguous()  # NCHW
-    assert CNN().hparams.channels_last  # on by default: faster on the CPU as well (BENCHMARKS.md)
+    assert CNN().hparams.channels_last  # on by default: faster on the CPU as well (docs/results.md)
     images = torch.randn(8, 1, 28, 28)
     torch.testing.assert_close(fast(images), plain(images), rtol=1e-4, atol=1e-5)
 

@@ -1,8 +1,8 @@
 """Optimizers that update every parameter in one fused kernel (torch's ``fused=True``) wherever they may.
 
-A fused Adam/AdamW step is one kernel for all tensors instead of a loop over them: on the 2-core CPU it
-takes the ANN's AdamW step from 3.7-6.4 ms to 0.7 ms (a fifth of the whole training step, BENCHMARKS.md),
-and on a GPU it replaces the per-tensor kernel launches of the default.
+A fused Adam/AdamW step is one kernel for all tensors instead of a loop over them: on the CPU it shortens the
+ANN's whole training step noticeably (``python -m benchmarks.fused_step``, recorded in docs/results.md), and on a
+GPU it replaces the per-tensor kernel launches of the default.
 """
 
 from __future__ import annotations

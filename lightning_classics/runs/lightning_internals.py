@@ -59,9 +59,8 @@ class CachedCudaCheck(L.Callback):
 
     Why: ``import lightning`` sets ``PYTORCH_NVML_BASED_CUDA_CHECK=1`` (a CUDA check that cannot break a later
     ``fork``); torch then never caches the answer before CUDA is initialised, and every Adam/AdamW step asks
-    again (a failing ``dlopen`` of NVML, about 0.05-0.2 ms). Worth 1.01-1.15x per DQN update on CartPole,
-    median of 4 runs 1.09 (``python -m benchmarks.lean_loop --runs "DQN CartPole" --switch nvml --blocks 60``,
-    2026-12-03, load average 4-9). With no
+    again (a failing ``dlopen`` of NVML). What it buys: ``python -m benchmarks.lean_loop --switch nvml``,
+    recorded in docs/results.md ("What the shipped speed settings buy"). With no
     GPU there is no CUDA state that a ``fork`` could break; where a GPU is visible nothing changes. The
     variable is put back at ``teardown``. Relies on Lightning setting it at import: checked against
     lightning 2.6.6.

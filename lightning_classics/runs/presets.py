@@ -1,4 +1,5 @@
-"""Presets by name: ``--config mnist_cnn`` means ``configs/mnist_cnn.yaml`` of this project, from any folder."""
+"""Presets by name: ``--config mnist_cnn`` means ``configs/mnist_cnn.yaml`` of this project, from any folder
+(an overlay, ``--config overlays/fashion_mnist`` or just ``fashion_mnist``, is ``configs/overlays/fashion_mnist.yaml``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ def presets_dir() -> Path:
 
 
 PRESETS_DIR = presets_dir()
+# Overlays hold only what differs from a base preset; they are given after it (``--config BASE --config OVERLAY``).
+OVERLAYS_DIR = PRESETS_DIR / "overlays"
 
 
 def find_presets(args: list[str]) -> list[str]:
@@ -27,11 +30,17 @@ def find_presets(args: list[str]) -> list[str]:
         if flag != "--config" or (not inline and i + 1 == len(resolved)):
             continue
         value = inline or resolved[i + 1]
-        if Path(value).exists() or "/" in value or value.endswith((".yaml", ".yml", "}")):
-            continue  # a file, a path to one, or inline YAML: jsonargparse's own business
-        preset = PRESETS_DIR / f"{value}.yaml"
-        if not preset.is_file():
-            names = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")))
+        if Path(value).exists() or value.endswith((".yaml", ".yml", "}")):
+            continue  # a file or inline YAML: jsonargparse's own business
+        candidates = (d / f"{value}.yaml" for d in (PRESETS_DIR, OVERLAYS_DIR))
+        # inside configs/ only: ``overlays/x`` names an overlay, ``../x`` names nothing of ours
+        preset = next((c for c in candidates if c.is_file() and c.resolve().is_relative_to(PRESETS_DIR)), None)
+        if preset is None and "/" in value:
+            continue  # a path to a file that is not there: jsonargparse says so
+        if preset is None:
+            names = ", ".join(
+                sorted(str(p.relative_to(PRESETS_DIR).with_suffix("")) for p in PRESETS_DIR.rglob("*.yaml"))
+            )
             sys.exit(f"error: --config {value}: no such file and no preset of that name (presets: {names})")
         if inline:
             resolved[i] = f"--config={preset}"

@@ -12,8 +12,8 @@ per-episode standard deviation ``sigma`` is about normal with standard error ``s
 target ``t`` with chance ``p = 1 - Phi((t - mu) sqrt(N) / sigma)``; K in a row, were the K errors independent,
 ``p ** K`` (:func:`chance_to_stop`). They are partly alike (the same seeds every time, policies one epoch apart),
 so the truth lies between ``p ** K`` and ``p``: N bounds the luck of the episodes, K the epoch-to-epoch swings of
-DQN's policy (BENCHMARKS.md's curves jump by 30-100 between evaluations). Pixel CartPole, ``sigma`` about 30 near
-the threshold (the test spread of BENCHMARKS.md's runs): a policy of true mean 191 reaches 195 with ``p = 0.28`` at
+DQN's policy (docs/results.md's curves jump by 30-100 between evaluations). Pixel CartPole, ``sigma`` about 30 near
+the threshold (the test spread of docs/results.md's runs): a policy of true mean 191 reaches 195 with ``p = 0.28`` at
 N = 20 (the old rule, K = 1, that stopped on 199.9 and tested 191.3); N = 50, K = 3 make it 0.17 and 0.005, while
 a policy of true mean 198 (``sigma`` about 12) still stops with 0.89. That preset uses N = 50, K = 3.
 """
