@@ -5,9 +5,11 @@ from callbacks.evaluation_pictures import TestPictures
 from callbacks.latest_checkpoint import LatestCheckpoint
 from callbacks.non_finite_stop import NonFiniteStop
 from callbacks.progress_bar import EnvStepsProgressBar
+from callbacks.run_checkpoints import BestCheckpoint
 from callbacks.training_curves import BestMetricAsHpMetric, LearningRateCurve
 
 __all__ = [
+    "BestCheckpoint",
     "BestMetricAsHpMetric",
     "EnvStepsProgressBar",
     "LatestCheckpoint",

@@ -10,6 +10,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
 
+from rl.arguments import make_env
+
 # pygame draws classic-control frames; without a display it needs SDL's dummy video driver.
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
@@ -106,7 +108,7 @@ def build_pixel_env(
         if name not in CROPS:
             raise ValueError(f"no pixel crop known for {env_id}; pixel observations support {sorted(CROPS)} and Atari")
         # the agent's frames come from rgb_array renders; a "human" window is not one of them
-        env = gym.make(env_id, render_mode="rgb_array")
+        env = make_env(env_id, render_mode="rgb_array")
         if frame_skip > 1:
             env = FrameSkip(env, frame_skip)
         env = RenderedFrames(env, CROPS[name], downscale)

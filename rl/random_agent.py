@@ -44,6 +44,6 @@ def env_maker(env_id: str) -> Callable[..., gym.Env]:
         raise UserError(str(err)) from err
 
     def make(render_mode: str | None = None) -> gym.Env:
-        return gym.make(env_id, render_mode=render_mode) if render_mode else gym.make(env_id)
+        return make_env(env_id, option="--env", render_mode=render_mode) if render_mode else make_env(env_id, "--env")
 
     return make
