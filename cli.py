@@ -29,6 +29,7 @@ import lightning_classics.inference.prediction_table as prediction_table
 import lightning_modules
 import rl
 from lightning_classics.callbacks import (
+    BestCheckpoint,
     BestMetricAsHpMetric,
     EnvStepsProgressBar,
     LatestCheckpoint,
@@ -69,8 +70,6 @@ warnings.filterwarnings("ignore", message=r"You're resuming from a checkpoint th
 warnings.filterwarnings("ignore", message=r"Your `IterableDataset` has `__len__` defined")
 # Tabular Q-learning updates its table by hand: having no optimizer is its design, not a mistake.
 warnings.filterwarnings("ignore", message=r"`LightningModule.configure_optimizers` returned `None`")
-# CartPole-v0 (200-step episodes) is the environment the project is about; the README says v1 exists.
-warnings.filterwarnings("ignore", message=r".*The environment CartPole-v0 is out of date", category=DeprecationWarning)
 
 
 class _DropLightningNoise(logging.Filter):
@@ -149,7 +148,7 @@ class CLI(LightningCLIWithoutCheckpointHparams):
             default=PROGRESS_BAR_REFRESH_RATE,
             help="Redraw the progress bar every N batches (Lightning's default of 1 costs small models ~5%% of their speed).",
         )
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(BestCheckpoint, "checkpoint")
         parser.set_defaults(
             {
                 "checkpoint.monitor": None,  # the model's own `checkpoint_metric`, see before_instantiate_classes

@@ -3,6 +3,7 @@ frame skipping, pixels and frame stacking."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import gymnasium as gym
@@ -99,10 +100,17 @@ def _skip(env: gym.Env, frame_skip: int) -> gym.Env:
     return FrameSkip(env, frame_skip) if frame_skip > 1 else env
 
 
+OUT_OF_DATE_CARTPOLE = r".*The environment CartPole-v0 is out of date"  # gymnasium colours it: .* skips the codes
+
+
 def _make(env_id: str, option: str, **kwargs: Any) -> gym.Env:
     """``gym.make`` with a one-line error, naming ``option``, for an id that gymnasium does not know."""
     try:
-        return gym.make(env_id, **kwargs)
+        with warnings.catch_warnings():
+            # CartPole-v0 (200-step episodes) is a task of this project on purpose; gymnasium calls it out of date
+            # at every make, in every command and every agent loaded from Python.
+            warnings.filterwarnings("ignore", message=OUT_OF_DATE_CARTPOLE, category=DeprecationWarning)
+            return gym.make(env_id, **kwargs)
     except gym.error.Error as err:  # NameNotFound, VersionNotFound, DeprecatedEnv, ...
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UserError(f"{option} {env_id!r} cannot be made: {reason} (ids look like CartPole-v1 or Taxi-v4)") from err

@@ -6,8 +6,8 @@ import torch
 from PIL import Image
 
 from cli import main
-from lightning_classics.plots.curves import log_folders, read_scalars
 from lightning_classics.plots.curves import main as curves_main
+from lightning_classics.plots.tensorboard_logs import training_log_folders, training_scalars
 from tests.helpers import cli_args
 
 
@@ -26,7 +26,7 @@ def test_fit_and_test_leave_curves_pictures_and_a_real_hp_metric(tmp_path, mnist
         cli_args("fit", "mnist_ann", runs, *data, "--trainer.max_epochs", "2", "--trainer.log_every_n_steps", "2")
     )
     run = runs / "mnist_ann" / "version_0"
-    scalars = read_scalars(log_folders(run)[0])
+    scalars = training_scalars(training_log_folders(run)[0])
     assert "train/lr" in scalars and len(scalars["train/lr"][1]) >= 5  # LearningRateMonitor, named by the scheduler
     best = fit.trainer.checkpoint_callback.best_model_score.item()
     assert scalars["hp_metric"][1][-1] == pytest.approx(best)  # not the -1 placeholder
@@ -40,7 +40,7 @@ def test_fit_and_test_leave_curves_pictures_and_a_real_hp_metric(tmp_path, mnist
     # the test run's own TensorBoard folder holds the two images
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    accumulator = EventAccumulator(str(log_folders(run)[0]))
+    accumulator = EventAccumulator(str(run))
     accumulator.Reload()
     assert {"test/confusion_matrix", "test/misclassified"} <= set(accumulator.Tags()["images"])
 
@@ -81,7 +81,7 @@ def test_taxi_curves_are_drawn_against_environment_steps(tmp_path):
     agent = TabularQLearning(episodes_per_epoch=50, episodes_per_step=10, val_episodes=5, seed=0)
     logger = TensorBoardLogger(tmp_path, name="taxi")
     quiet_trainer(max_epochs=2, logger=logger, log_every_n_steps=1).fit(agent)
-    returns_axes = agent_figure(read_scalars(log_folders(tmp_path)[0]), "taxi").axes[0]
+    returns_axes = agent_figure(training_scalars(training_log_folders(tmp_path)[0]), "taxi").axes[0]
     assert returns_axes.get_xlabel() == "environment steps"
     training, validation = (line for line in returns_axes.get_lines() if not line.get_label().startswith("_"))
     # one point per training step (10 of them), placed at the environment steps played by then
@@ -102,7 +102,7 @@ def test_dqn_episodes_are_drawn_where_they_ended(tmp_path):
     L.seed_everything(0)
     agent = DQN(**{**CORRIDOR_AGENT, "steps_per_epoch": 40})
     quiet_trainer(max_epochs=2, logger=TensorBoardLogger(tmp_path, name="dqn"), log_every_n_steps=5).fit(agent)
-    returns_axes = agent_figure(read_scalars(log_folders(tmp_path)[0]), "dqn").axes[0]
+    returns_axes = agent_figure(training_scalars(training_log_folders(tmp_path)[0]), "dqn").axes[0]
     training, validation = (line for line in returns_axes.get_lines() if not line.get_label().startswith("_"))
     ends = training.get_xdata()
     assert (np.diff(ends) > 0).all() and ends[0] <= 8 < validation.get_xdata()[0]  # the first one within 8 steps

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning_classics.callbacks.run_checkpoints import RunFolderCheckpoint
 
 
-class LatestCheckpoint(ModelCheckpoint):
+class LatestCheckpoint(RunFolderCheckpoint):
     """Keeps ``last.ckpt`` at the end of the latest epoch, whether or not that epoch was the best.
 
     (``ModelCheckpoint(save_last=True)`` only rewrites ``last.ckpt`` when a top-k checkpoint was

@@ -9,9 +9,11 @@ from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 
 
 class LearningRateCurve(LearningRateMonitor):
-    """Lightning's ``LearningRateMonitor``, switched off where it has nothing to log.
+    """Lightning's ``LearningRateMonitor``, switched off where it has nothing to log, and on the agents' x-axis.
 
-    (The stock callback raises without a logger, and Taxi's tabular Q-learning has no optimizer.)
+    (The stock callback raises without a logger, and Taxi's tabular Q-learning has no optimizer.) The stock callback
+    logs against optimizer steps; an agent (a module with ``env_steps``) logs every curve against its environment
+    steps (rl/evaluation.py, ``log_env_steps``), so its learning rate, ``train/lr``, is logged there too.
     """
 
     def __init__(self) -> None:
@@ -23,9 +25,19 @@ class LearningRateCurve(LearningRateMonitor):
         if self.active:
             super().on_train_start(trainer, *args, **kwargs)
 
-    def on_train_batch_start(self, trainer: L.Trainer, *args: Any, **kwargs: Any) -> None:
-        if self.active:
-            super().on_train_batch_start(trainer, *args, **kwargs)
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any, **kwargs: Any) -> None:
+        if not self.active:
+            return
+        env_steps = getattr(pl_module, "env_steps", None)
+        if env_steps is None:
+            super().on_train_batch_start(trainer, pl_module, *args, **kwargs)
+        elif trainer.global_step % trainer.log_every_n_steps == 0:  # type: ignore[attr-defined]  # set at run time
+            rates = {
+                f"train/lr{'' if i == 0 else f'-{i}'}": group["lr"]
+                for i, group in enumerate(group for optimizer in trainer.optimizers for group in optimizer.param_groups)
+            }
+            for logger in trainer.loggers:
+                logger.log_metrics(rates, step=int(env_steps))
 
     def on_train_epoch_start(self, trainer: L.Trainer, *args: Any, **kwargs: Any) -> None:
         if self.active:

@@ -11,6 +11,7 @@ normalisation is inside the file.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -58,7 +59,10 @@ def export(network: nn.Module, image_shape: tuple[int, ...], fmt: Format, out: P
                 assert program is not None  # dynamo=True always returns the program
                 program.save(str(partial), external_data=False)
             elif fmt == "exported-program":
-                torch.export.save(torch.export.export(network, (example,), dynamic_shapes=({0: batch},)), partial)
+                # the CNN's weights are channels-last (NHWC strides), which torch.export's weight packing takes for
+                # slices of some larger tensor ("No complete tensor found"): a file of plain NCHW copies, same values
+                plain = copy.deepcopy(network).to(memory_format=torch.contiguous_format)
+                torch.export.save(torch.export.export(plain, (example,), dynamic_shapes=({0: batch},)), partial)
             elif fmt == "torchscript":
                 # torch 2.14 deprecates tracing, but TorchScript is still what libtorch's torch::jit::load
                 # and PyTorch < 2.1 read; the warning says nothing the README does not.

@@ -1,11 +1,13 @@
 """Plot a run's learning curves from its TensorBoard logs into one PNG.
 
 python -m lightning_classics.plots.curves runs/mnist_cnn                       # -> runs/mnist_cnn/curves.png
+python -m lightning_classics.plots.curves runs/mnist_cnn/version_1             # one version of the run
 python -m lightning_classics.plots.curves runs/cartpole_dqn --out dqn.png      # agents: returns against environment steps
 
 Classifiers: loss and accuracy per epoch (train and val) with the learning rate. Agents (runs that
 log ``train/env_steps``): episode returns and ``val/mean_return`` against environment steps, the
-TD loss, and epsilon with the learning rate. The newest ``version_N`` folder with training logs is used.
+TD loss and max Q (DQN), and epsilon with the learning rate. The run's newest ``version_N`` folder with
+training logs is used; what ``validate`` and ``test`` logged into it is left out (lightning_classics/plots/tensorboard_logs.py).
 """
 
 from __future__ import annotations
@@ -19,34 +21,15 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from lightning_classics.plots.figures import render, save_png
+from lightning_classics.plots.tensorboard_logs import (
+    NoLogsError,
+    Series,
+    run_title,
+    training_log_folders,
+    training_scalars,
+)
 
-Series = tuple[np.ndarray, np.ndarray]  # (steps, values)
-
-
-class NoLogsError(FileNotFoundError):
-    """The folder holds no TensorBoard event files."""
-
-
-def log_folders(path: Path) -> list[Path]:
-    """Folders under ``path`` (itself included) that hold event files, newest first."""
-    events = sorted(path.rglob("events.out.tfevents.*"), key=lambda p: p.stat().st_mtime, reverse=True)
-    folders = list(dict.fromkeys(event.parent for event in events))
-    if not folders:
-        raise NoLogsError(f"no TensorBoard logs under {path}: pass a run folder such as runs/mnist_cnn")
-    return folders
-
-
-def read_scalars(folder: Path) -> dict[str, Series]:
-    """Every scalar tag in the folder's event files, as (steps, values) arrays."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    accumulator = EventAccumulator(str(folder), size_guidance={"scalars": 0})  # 0: keep every point
-    accumulator.Reload()
-    scalars = {}
-    for tag in accumulator.Tags()["scalars"]:
-        events = accumulator.Scalars(tag)
-        scalars[tag] = (np.array([e.step for e in events]), np.array([e.value for e in events]))
-    return scalars
+NO_DATA: Series = (np.array([]), np.array([]))
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -92,7 +75,7 @@ def classifier_figure(scalars: dict[str, Series], title: str) -> Figure:
 
     def per_epoch(tag: str) -> Series:
         if tag not in scalars:
-            return np.array([]), np.array([])
+            return NO_DATA
         x, y = scalars[tag]
         return np.interp(x + 1, *knots), y  # a value logged after step s covers s + 1 steps
 
@@ -108,50 +91,70 @@ def classifier_figure(scalars: dict[str, Series], title: str) -> Figure:
 
 
 def agent_figure(scalars: dict[str, Series], title: str) -> Figure:
-    """Returns, loss and epsilon / learning rate against environment steps (training steps if not logged)."""
+    """Returns, then the TD loss and max Q where logged (DQN; tabular Q-learning has neither), then epsilon with
+    the learning rate on its own axis, all against environment steps (training steps if not logged)."""
     env_steps = scalars.get("train/env_steps")  # (logged step, env steps), once per epoch
     # The agents log against environment steps; logs from before they did use optimizer steps, mapped here.
     mapping = None if env_steps is None or np.array_equal(*env_steps) else env_steps
 
     def by_env_steps(tag: str) -> Series:
         if tag not in scalars:
-            return np.array([]), np.array([])
+            return NO_DATA
         x, y = scalars[tag]
         return (x if mapping is None else np.interp(x, *mapping)), y
 
-    figure = Figure(figsize=(11, 3.4), dpi=90, layout="constrained")
+    panels = [
+        "return",
+        *[name for tag, name in (("train/loss", "TD loss"), ("train/max_q", "max Q")) if tag in scalars],
+    ]
+    figure = Figure(figsize=(3.7 * (len(panels) + 1), 3.4), dpi=90, layout="constrained")
     figure.suptitle(title)
-    returns, loss, schedule = figure.subplots(1, 3)
+    axes_by_name = dict(zip([*panels, "epsilon"], figure.subplots(1, len(panels) + 1), strict=True))
+    returns = axes_by_name["return"]
     # Taxi logs its returns per step and per epoch: the per-step curve is the training curve
     episode_return = next((t for t in ("train/episode_return", "train/episode_return_step") if t in scalars), "")
     plot_lines(returns, {"train/episode_return": by_env_steps(episode_return)}, "return", smooth_window=20)
     plot_lines(returns, {"val/mean_return": by_env_steps("val/mean_return")}, "return")
-    plot_lines(loss, {"train/loss": by_env_steps("train/loss")}, "TD loss", smooth_window=20)
+    if "TD loss" in axes_by_name:
+        plot_lines(axes_by_name["TD loss"], {"train/loss": by_env_steps("train/loss")}, "TD loss", smooth_window=20)
+    if "max Q" in axes_by_name:
+        max_q = axes_by_name["max Q"]
+        plot_lines(max_q, {"train/max_q": by_env_steps("train/max_q")}, "batch mean of max_a Q(s, a)")
+        if np.abs(scalars["train/max_q"][1]).max() > 1e4:  # diverging values: orders of magnitude stay readable
+            max_q.set_yscale("symlog")
+    schedule = axes_by_name["epsilon"]
+    plot_lines(schedule, {"train/epsilon": by_env_steps("train/epsilon")}, "epsilon")
     rates = {tag: by_env_steps(tag) for tag in learning_rates(scalars)}
-    plot_lines(schedule, {"train/epsilon": by_env_steps("train/epsilon"), **rates}, "epsilon / learning rate")
-    for axes in (returns, loss, schedule):
+    if rates:  # its own y-axis: a learning rate of 1e-3 would lie flat at 0 on epsilon's 0..1
+        rate = schedule.twinx()
+        for label, (x, y) in rates.items():
+            rate.plot(x, y, color="tab:red", linestyle="--", label=label)
+        rate.set_ylabel("learning rate")
+        rate.legend(fontsize=8, loc="center right")
+    for axes in axes_by_name.values():
         axes.set_xlabel("environment steps" if env_steps is not None else "training steps")
     return figure
 
 
 def plot_run(run: Path, out: Path | None = None) -> Path:
     """Plot the newest training log under ``run`` (``test``/``predict`` runs log no curves and are passed over)."""
-    for folder in log_folders(run):
-        scalars = read_scalars(folder)
-        title = f"{run.name}: {folder.relative_to(run) if folder != run else folder.name}"
+    for folder in training_log_folders(run):
+        scalars = training_scalars(folder)
         if "train/env_steps" in scalars or "val/mean_return" in scalars:
-            figure = agent_figure(scalars, title)
-        elif "epoch" in scalars and any(tag.startswith(("train/", "val/")) for tag in scalars):
-            figure = classifier_figure(scalars, title)
+            figure = agent_figure(scalars, run_title(folder))
+        elif "epoch" in scalars:
+            figure = classifier_figure(scalars, run_title(folder))
         else:
             continue
         return save_png(render(figure), out or run / "curves.png")
-    raise NoLogsError(f"no training curves under {run}: its logs come from test/predict only")
+    raise NoLogsError(f"no training curves under {run}: its logs come from validate/test/predict only")
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", help="run folder (e.g. runs/mnist_cnn) or one of its lightning_logs/version_N folders")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "run", help="run folder (e.g. runs/mnist_cnn) or one of its version folders (runs/mnist_cnn/version_0)"
+    )
     parser.add_argument("--out", default=None, help="PNG to write (default: <run>/curves.png)")
     args = parser.parse_args(argv)
     try:
