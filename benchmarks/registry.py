@@ -215,6 +215,15 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         ),
     ),
     Benchmark(
+        "dqn_story",
+        "results",
+        "plain DQN, then frame skip/stack, replay and a target network, each added: one figure of learning curves",
+        (("-m", "benchmarks.dqn_story", "--out", "docs/dqn_story.png"),),
+        quick=(("-m", "benchmarks.dqn_story", "--quick", "--out", "{work}/dqn_story.png"),),
+        needs=("matplotlib",),
+        section=False,
+    ),
+    Benchmark(
         "speed_chart",
         "speed",
         "the bar chart of Lightning against the hand-written loop, drawn from the recorded table",
