@@ -48,6 +48,7 @@ from training_runs.lightning_internals import CachedCudaCheck, LightningCLIWitho
 from training_runs.parse_errors import known_options, one_line_parse_error
 from training_runs.presets import find_presets
 from training_runs.resume import ResumeState
+from training_runs.run_config import no_model_hint, with_run_config
 from training_runs.run_lock import lock_run
 
 # lightning 2.6's own CLI code calls jsonargparse APIs deprecated in jsonargparse 4.49; the
@@ -189,7 +190,7 @@ class CLI(LightningCLIWithoutCheckpointHparams):
         try:
             super().parse_arguments(parser, args)
         except ArgumentError as err:
-            raise UserError(one_line_parse_error(str(err), known_options(parser))) from err
+            raise UserError(one_line_parse_error(str(err), known_options(parser)) + no_model_hint(str(err))) from err
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
@@ -356,11 +357,23 @@ def main(args: list[str] | None = None, run: bool = True, callbacks: list[Callba
             save_config_callback=FitConfigSaver,
             save_config_kwargs={"overwrite": True},  # a resumed run rewrites its config with the resuming command's
             parser_kwargs={"description": "Train, validate, test or predict with a model and data from configs/."},
-            args=argv,
+            args=evaluation_starts_from_the_run(argv),
             run=run,
         ),
         args,
     )
+
+
+def evaluation_starts_from_the_run(args: list[str] | None) -> list[str] | None:
+    """``validate``/``test``/``predict`` of a run's checkpoint read the run's saved config first
+    (training_runs/run_config.py); ``None``: the command line, which LightningCLI reads from ``sys.argv``."""
+    completed, config = with_run_config(sys.argv[1:] if args is None else args)
+    if config is not None:
+        print(f"Configuration: the run's own {config}, with the command line's options over it", file=sys.stderr)
+    if args is None:
+        sys.argv[1:] = completed  # the DDP launcher re-runs sys.argv: its processes read the same configuration
+        return None
+    return completed
 
 
 def console_main() -> None:
