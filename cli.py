@@ -20,7 +20,7 @@ from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, SaveConfigCallback
 from lightning.pytorch.loggers import TensorBoardLogger
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 # Imported so that LightningCLI knows every model and data module by its short name.
@@ -94,8 +94,15 @@ def run_dir(runs_dir: str, run_name: str) -> str:
 
 def outside_runs(ckpt_path: str | None) -> str:
     """The folder (beside the run's ``version_N`` folders) of an evaluation that belongs to no run: untrained
-    weights, or a checkpoint file from elsewhere. Its outputs (``predictions.pt``) go there, not between runs."""
+    weights, or a checkpoint file from elsewhere. Its outputs (``predictions-<time>.csv/.pt``) go there, not between runs."""
     return "untrained" if ckpt_path is None else "other_checkpoints"
+
+
+@rank_zero_only
+def show_result(text: str) -> None:
+    """A command's results go to stdout, and progress bars, warnings and logs to stderr (callbacks/progress_bar.py),
+    so that ``cli.py test ... > results.txt`` keeps the results and the terminal still shows the progress."""
+    print(text, flush=True)
 
 
 class FitConfigSaver(SaveConfigCallback):
@@ -303,7 +310,7 @@ class CLI(LightningCLIWithoutCheckpointHparams):
         last = next(c for c in callbacks if isinstance(c, LatestCheckpoint))
         best = next(c for c in callbacks if not isinstance(c, LatestCheckpoint))
         score = best.best_model_score
-        rank_zero_info(
+        show_result(
             f"Run folder: {self.trainer.default_root_dir}"
             + f"\nBest checkpoint: {best.best_model_path or '(none)'}"
             + (f" ({best.monitor} = {score.item():.4f})" if score is not None else "")
@@ -313,7 +320,7 @@ class CLI(LightningCLIWithoutCheckpointHparams):
 
     def after_test(self) -> None:
         metrics = {k: round(v.item(), 4) for k, v in self.trainer.callback_metrics.items() if k.startswith("test/")}
-        rank_zero_info(
+        show_result(
             f"Test results: {metrics} from checkpoint {self.trainer.ckpt_path or '(current weights)'}"
             + (f" (run folder {self.run.path})" if self.run is not None else "")
         )
@@ -322,18 +329,19 @@ class CLI(LightningCLIWithoutCheckpointHparams):
         predictions = self.trainer.predict_loop.predictions
         if not predictions or not self.trainer.is_global_zero:
             return
-        out = Path(self.trainer.default_root_dir) / "predictions.pt"
-        atomic_torch_save(predictions, out)
         ckpt = self.trainer.ckpt_path
         weights = f"checkpoint {ckpt}" if ckpt else "freshly initialised weights (no --ckpt_path given: untrained)"
         datamodule = self.datamodule
         rows = prediction_table.prediction_rows(
             predictions, getattr(datamodule, "class_names", None), getattr(datamodule, "predict_files", ())
         )
-        csv_path = prediction_table.write_csv(rows, out.with_suffix(".csv"))
-        rank_zero_info(
+        # each predict its own pair of files, named by the CSV (which takes the first free name)
+        csv_path = prediction_table.write_csv(rows, Path(self.trainer.default_root_dir))
+        tensors = csv_path.with_suffix(".pt")
+        atomic_torch_save(predictions, tensors)
+        show_result(
             f"Predicted {len(rows)} rows with {weights}:\n{prediction_table.format_table(rows)}\n"
-            f"Saved to {csv_path} and {out}"
+            f"Saved to {csv_path} and {tensors}"
         )
 
 
