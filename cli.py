@@ -79,7 +79,6 @@ class _DropLightningNoise(logging.Filter):
 logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropLightningNoise())
 
 
-EVAL_SUBCOMMANDS = ("validate", "test", "predict")
 PROGRESS_BAR_REFRESH_RATE = 20  # batches between redraws; each redraw formats the metrics (BENCHMARKS.md)
 
 
