@@ -79,6 +79,9 @@ class _DropLightningNoise(logging.Filter):
 logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropLightningNoise())
 
 
+# Where a command runs: the CLI's Trainer defaults, and what an evaluation of a run sets over the run's saved
+# config (training_runs/run_config.py): a run trained with DDP on 2 GPUs is evaluated where it is evaluated.
+WHERE_IT_RUNS = {"accelerator": "auto", "devices": "auto", "strategy": "auto", "num_nodes": 1}
 PROGRESS_BAR_REFRESH_RATE = 20  # batches between redraws; each redraw formats the metrics (BENCHMARKS.md)
 
 
@@ -360,7 +363,7 @@ def main(args: list[str] | None = None, run: bool = True, callbacks: list[Callba
             seed_everything_default=0,
             auto_configure_optimizers=False,  # each module configures its own optimizer from typed arguments
             # LightningCLI adds trainer_defaults' callbacks to the configured ones.
-            trainer_defaults={"accelerator": "auto", "devices": "auto", "max_epochs": 10, "callbacks": callbacks or []},
+            trainer_defaults={**WHERE_IT_RUNS, "max_epochs": 10, "callbacks": callbacks or []},
             save_config_callback=FitConfigSaver,
             save_config_kwargs={"overwrite": True},  # a resumed run rewrites its config with the resuming command's
             parser_kwargs={"description": "Train, validate, test or predict with a model and data from configs/."},
@@ -374,9 +377,13 @@ def main(args: list[str] | None = None, run: bool = True, callbacks: list[Callba
 def evaluation_starts_from_the_run(args: list[str] | None) -> list[str] | None:
     """``validate``/``test``/``predict`` of a run's checkpoint read the run's saved config first
     (training_runs/run_config.py); ``None``: the command line, which LightningCLI reads from ``sys.argv``."""
-    completed, config = with_run_config(sys.argv[1:] if args is None else args)
+    completed, config = with_run_config(sys.argv[1:] if args is None else args, WHERE_IT_RUNS)
     if config is not None:
-        print(f"Configuration: the run's own {config}, with the command line's options over it", file=sys.stderr)
+        print(
+            f"Configuration: the run's own {config} (not where it ran: accelerator, devices and strategy are auto), "
+            "with the command line's options over it",
+            file=sys.stderr,
+        )
     if args is None:
         sys.argv[1:] = completed  # the DDP launcher re-runs sys.argv: its processes read the same configuration
         return None

@@ -8,19 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from cli import main
+from cli import WHERE_IT_RUNS, main
 from tests.helpers import QUIET, preset
 from training_runs.run_config import run_options, with_run_config
 
 # Trained with options no preset has: an evaluation that did not read the run's config would build another model.
 TRAINED_WITH = ["--model.init_args.hidden", "6", "--data.train_size", "500", "--trainer.max_epochs", "1"]
+# Where it ran: not part of what it trained, so evaluations run where they run (here: auto, the CLI's default).
+RAN_ON = ["--trainer.accelerator", "cpu", "--trainer.devices", "1"]
 
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """runs/tiny_net/version_0 of a TinyNet trained with TRAINED_WITH; returns the runs folder."""
     runs = tmp_path_factory.mktemp("run_config") / "runs"
-    main(["fit", "--config", preset("tiny_net"), "--runs_dir", str(runs), *QUIET, *TRAINED_WITH])
+    main(["fit", "--config", preset("tiny_net"), "--runs_dir", str(runs), *QUIET, *TRAINED_WITH, *RAN_ON])
     return runs
 
 
@@ -33,6 +35,8 @@ def test_test_by_run_name_alone_uses_the_runs_saved_config(trained_run, capfd):
     assert cli.model.hparams.hidden == 6 and cli.datamodule.hparams.train_size == 500  # the trained configuration
     assert cli.trainer.ckpt_path == str(run_folder(trained_run) / "checkpoints" / "best.ckpt")
     assert cli.trainer.callback_metrics["test/acc"] > 0.5
+    trainer = cli.config["test"]["trainer"]
+    assert (trainer["accelerator"], trainer["devices"]) == ("auto", "auto")  # not the "cpu", 1 it was trained with
     assert f"Configuration: the run's own {run_folder(trained_run) / 'config.yaml'}" in capfd.readouterr().err
 
 
@@ -87,9 +91,9 @@ def test_run_options_come_from_the_command_line_and_its_config_files_the_later_w
 def test_only_evaluations_of_a_run_get_its_config(trained_run):
     named = ["--run_name", "tiny_net", "--runs_dir", str(trained_run), "--ckpt_path", "best"]
     saved = run_folder(trained_run) / "config.yaml"
-    args, config = with_run_config(["test", *named])
-    assert config == saved and args == ["test", "--config", str(saved), *named]
-    assert with_run_config(args) == (args, None)  # a DDP launcher's re-run of the completed command line
-    assert with_run_config(["fit", *named]) == (["fit", *named], None)  # resuming repeats the command, as before
-    assert with_run_config(["test", *named, "--help"])[1] is None
-    assert with_run_config(["test", "--run_name", "tiny_net", "--runs_dir", str(trained_run)])[1] is None
+    args, config = with_run_config(["test", *named], {"devices": "auto"})
+    assert config == saved and args == ["test", "--config", str(saved), "--trainer.devices", "auto", *named]
+    assert with_run_config(args, WHERE_IT_RUNS) == (args, None)  # a DDP launcher's re-run of the completed line
+    assert with_run_config(["fit", *named], WHERE_IT_RUNS) == (["fit", *named], None)  # resuming: as before
+    assert with_run_config(["test", *named, "--help"], WHERE_IT_RUNS)[1] is None
+    assert with_run_config(["test", "--run_name", "tiny_net", "--runs_dir", str(trained_run)], WHERE_IT_RUNS)[1] is None

@@ -5,6 +5,8 @@
 first, as if ``--config <run folder>/config.yaml`` came right after the subcommand: the model, environment and
 data are the trained ones without repeating a dozen options, and every option given on the command line (a
 ``--config`` preset too) still overrides it, under the checkpoint checks of training_runs/checkpoint_match.py.
+Where the run ran is not part of what it trained: the Trainer's ``accelerator``, ``devices``, ``strategy`` and
+``num_nodes`` go back to the CLI's defaults (a run trained with DDP on 2 GPUs is evaluated where it is evaluated).
 
 The run is found before the arguments are parsed (parsing needs the model the file names), from the options on
 the command line and the keys of the ``--config`` files it gives, the later winning as in the parser itself.
@@ -93,9 +95,10 @@ def run_to_evaluate(args: list[str]) -> RunFolder | None:
     return run_of_checkpoint(path) if path.is_file() else None
 
 
-def with_run_config(args: list[str]) -> tuple[list[str], Path | None]:
+def with_run_config(args: list[str], where_it_runs: dict[str, Any]) -> tuple[list[str], Path | None]:
     """``args`` with ``--config <run folder>/config.yaml`` right after an evaluation subcommand that names a run's
-    checkpoint, and that file; other commands, and runs without a saved configuration, get ``args`` and ``None``."""
+    checkpoint, then ``where_it_runs`` (Trainer options, the defaults) over the file's; and that file. Other
+    commands, and runs without a saved configuration, get ``args`` and ``None``."""
     if "-h" in args or "--help" in args:
         return args, None
     where = next((i for i, arg in enumerate(args) if arg in SUBCOMMANDS), None)
@@ -105,7 +108,8 @@ def with_run_config(args: list[str]) -> tuple[list[str], Path | None]:
     config = saved_config(run) if run is not None else None
     if config is None or str(config) in args:  # a DDP launcher's re-run of a command line that has it already
         return args, None
-    return [*args[: where + 1], "--config", str(config), *args[where + 1 :]], config
+    resets = [item for key, value in where_it_runs.items() for item in (f"--trainer.{key}", str(value))]
+    return [*args[: where + 1], "--config", str(config), *resets, *args[where + 1 :]], config
 
 
 def no_model_hint(parse_error: str) -> str:
