@@ -20,7 +20,7 @@ from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, SaveConfigCallback
 from lightning.pytorch.loggers import TensorBoardLogger
-from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities import rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 # Imported so that LightningCLI knows every model and data module by its short name.
@@ -56,6 +56,7 @@ from lightning_classics.runs.lightning_internals import CachedCudaCheck, Lightni
 from lightning_classics.runs.parse_errors import known_options, one_line_parse_error
 from lightning_classics.runs.presets import find_presets
 from lightning_classics.runs.resume import ResumeState
+from lightning_classics.runs.run_config import no_model_hint, with_run_config
 from lightning_classics.runs.run_lock import lock_run
 
 # lightning 2.6's own CLI code calls jsonargparse APIs deprecated in jsonargparse 4.49; the
@@ -84,7 +85,9 @@ class _DropLightningNoise(logging.Filter):
 logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropLightningNoise())
 
 
-EVAL_SUBCOMMANDS = ("validate", "test", "predict")
+# Where a command runs: the CLI's Trainer defaults, and what an evaluation of a run sets over the run's saved
+# config (lightning_classics/runs/run_config.py): a run trained with DDP on 2 GPUs is evaluated where it is evaluated.
+WHERE_IT_RUNS = {"accelerator": "auto", "devices": "auto", "strategy": "auto", "num_nodes": 1}
 PROGRESS_BAR_REFRESH_RATE = 20  # batches between redraws; each redraw formats the metrics (docs/results.md)
 
 
@@ -99,8 +102,15 @@ def run_dir(runs_dir: str, run_name: str) -> str:
 
 def outside_runs(ckpt_path: str | None) -> str:
     """The folder (beside the run's ``version_N`` folders) of an evaluation that belongs to no run: untrained
-    weights, or a checkpoint file from elsewhere. Its outputs (``predictions.pt``) go there, not between runs."""
+    weights, or a checkpoint file from elsewhere. Its outputs (``predictions-<time>.csv/.pt``) go there, not between runs."""
     return "untrained" if ckpt_path is None else "other_checkpoints"
+
+
+@rank_zero_only
+def show_result(text: str) -> None:
+    """A command's results go to stdout, and progress bars, warnings and logs to stderr (lightning_classics/callbacks/progress_bar.py),
+    so that ``cli.py test ... > results.txt`` keeps the results and the terminal still shows the progress."""
+    print(text, flush=True)
 
 
 class FitConfigSaver(SaveConfigCallback):
@@ -195,7 +205,7 @@ class CLI(LightningCLIWithoutCheckpointHparams):
         try:
             super().parse_arguments(parser, args)
         except ArgumentError as err:
-            raise UserError(one_line_parse_error(str(err), known_options(parser))) from err
+            raise UserError(one_line_parse_error(str(err), known_options(parser)) + no_model_hint(str(err))) from err
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand] if self.subcommand else self.config
@@ -309,7 +319,7 @@ class CLI(LightningCLIWithoutCheckpointHparams):
         last = next(c for c in callbacks if isinstance(c, LatestCheckpoint))
         best = next(c for c in callbacks if not isinstance(c, LatestCheckpoint))
         score = best.best_model_score
-        rank_zero_info(
+        show_result(
             f"Run folder: {self.trainer.default_root_dir}"
             + f"\nBest checkpoint: {best.best_model_path or '(none)'}"
             + (f" ({best.monitor} = {score.item():.4f})" if score is not None else "")
@@ -319,7 +329,7 @@ class CLI(LightningCLIWithoutCheckpointHparams):
 
     def after_test(self) -> None:
         metrics = {k: round(v.item(), 4) for k, v in self.trainer.callback_metrics.items() if k.startswith("test/")}
-        rank_zero_info(
+        show_result(
             f"Test results: {metrics} from checkpoint {self.trainer.ckpt_path or '(current weights)'}"
             + (f" (run folder {self.run.path})" if self.run is not None else "")
         )
@@ -328,18 +338,19 @@ class CLI(LightningCLIWithoutCheckpointHparams):
         predictions = self.trainer.predict_loop.predictions
         if not predictions or not self.trainer.is_global_zero:
             return
-        out = Path(self.trainer.default_root_dir) / "predictions.pt"
-        atomic_torch_save(predictions, out)
         ckpt = self.trainer.ckpt_path
         weights = f"checkpoint {ckpt}" if ckpt else "freshly initialised weights (no --ckpt_path given: untrained)"
         datamodule = self.datamodule
         rows = prediction_table.prediction_rows(
             predictions, getattr(datamodule, "class_names", None), getattr(datamodule, "predict_files", ())
         )
-        csv_path = prediction_table.write_csv(rows, out.with_suffix(".csv"))
-        rank_zero_info(
+        # each predict its own pair of files, named by the CSV (which takes the first free name)
+        csv_path = prediction_table.write_csv(rows, Path(self.trainer.default_root_dir))
+        tensors = csv_path.with_suffix(".pt")
+        atomic_torch_save(predictions, tensors)
+        show_result(
             f"Predicted {len(rows)} rows with {weights}:\n{prediction_table.format_table(rows)}\n"
-            f"Saved to {csv_path} and {out}"
+            f"Saved to {csv_path} and {tensors}"
         )
 
 
@@ -359,15 +370,31 @@ def main(args: list[str] | None = None, run: bool = True, callbacks: list[Callba
             seed_everything_default=0,
             auto_configure_optimizers=False,  # each module configures its own optimizer from typed arguments
             # LightningCLI adds trainer_defaults' callbacks to the configured ones.
-            trainer_defaults={"accelerator": "auto", "devices": "auto", "max_epochs": 10, "callbacks": callbacks or []},
+            trainer_defaults={**WHERE_IT_RUNS, "max_epochs": 10, "callbacks": callbacks or []},
             save_config_callback=FitConfigSaver,
             save_config_kwargs={"overwrite": True},  # a resumed run rewrites its config with the resuming command's
             parser_kwargs={"description": "Train, validate, test or predict with a model and data from configs/."},
-            args=argv,
+            args=evaluation_starts_from_the_run(argv),
             run=run,
         ),
         args,
     )
+
+
+def evaluation_starts_from_the_run(args: list[str] | None) -> list[str] | None:
+    """``validate``/``test``/``predict`` of a run's checkpoint read the run's saved config first
+    (lightning_classics/runs/run_config.py); ``None``: the command line, which LightningCLI reads from ``sys.argv``."""
+    completed, config = with_run_config(sys.argv[1:] if args is None else args, WHERE_IT_RUNS)
+    if config is not None:
+        print(
+            f"Configuration: the run's own {config} (not where it ran: accelerator, devices and strategy are auto), "
+            "with the command line's options over it",
+            file=sys.stderr,
+        )
+    if args is None:
+        sys.argv[1:] = completed  # the DDP launcher re-runs sys.argv: its processes read the same configuration
+        return None
+    return completed
 
 
 def console_main() -> None:

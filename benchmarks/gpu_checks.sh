@@ -4,9 +4,12 @@
 # OUT_DIR as it comes, so a lease that runs out keeps what was measured.
 #
 #   bash benchmarks/gpu_checks.sh DATA_DIR OUT_DIR [SECONDS]      # SECONDS: the deadline (default 540)
-#   PYTHON=.venv/bin/python bash benchmarks/gpu_checks.sh ...     # another interpreter (default python3)
+#   PYTHON=/path/to/python bash benchmarks/gpu_checks.sh ...     # another interpreter
 #
+# The interpreter is the project's environment: $PYTHON if set, else the active virtual environment's
+# ($VIRTUAL_ENV), else the checkout's .venv/bin/python, else python3; it must import the project, or nothing runs.
 # OUT_DIR/summary.txt lists each step's exit code, seconds and start; the other logs hold the tables.
+# Exit status: 0 when every step that ran passed, 1 when one failed (summary.txt says which), 2 for bad usage.
 set -u
 if [ $# -lt 2 ]; then
   echo "usage: bash benchmarks/gpu_checks.sh DATA_DIR OUT_DIR [SECONDS]" >&2
@@ -14,9 +17,22 @@ if [ $# -lt 2 ]; then
 fi
 DATA=$(realpath "$1")
 OUT=$(realpath -m "$2")
-PY=${PYTHON:-python3}
 cd "$(dirname "$0")/.." || exit 1
+if [ -n "${PYTHON:-}" ]; then
+  PY=$PYTHON
+elif [ -n "${VIRTUAL_ENV:-}" ] && [ -x "$VIRTUAL_ENV/bin/python" ]; then
+  PY=$VIRTUAL_ENV/bin/python
+elif [ -x .venv/bin/python ]; then
+  PY=$PWD/.venv/bin/python
+else
+  PY=python3
+fi
+if ! "$PY" -c "import lightning, cli" >/dev/null 2>&1; then
+  echo "error: $PY cannot import the project (lightning, cli.py): activate its environment or pass PYTHON=/path/to/.venv/bin/python" >&2
+  exit 2
+fi
 mkdir -p "$OUT" || exit 1
+FAILED=0
 export PYTHONUNBUFFERED=1
 START=$(date +%s)
 DEADLINE=$((START + ${3:-540}))
@@ -34,7 +50,9 @@ step() { # step LOG CAP_SECONDS command...
   t0=$(date +%s)
   echo "=== $* (cap ${cap}s)" >>"$OUT/$log"
   timeout -k 5 "$cap" "$@" >>"$OUT/$log" 2>&1
-  echo "rc=$? $(($(date +%s) - t0))s at t+$((t0 - START))s: $*" >>"$OUT/summary.txt"
+  local rc=$?
+  [ "$rc" -ne 0 ] && FAILED=$((FAILED + 1))
+  echo "rc=$rc $(($(date +%s) - t0))s at t+$((t0 - START))s: $*" >>"$OUT/summary.txt"
 }
 
 nvidia-smi -L >>"$OUT/summary.txt" 2>&1
@@ -67,3 +85,7 @@ for seed in 0 1 2; do
   step presets.log 150 "$PY" -m benchmarks.mnist_presets mnist_cnn_best --data-dir "$DATA" --runs-dir "$OUT/runs" -- --seed_everything $seed
 done
 cat "$OUT/summary.txt"
+if [ "$FAILED" -gt 0 ]; then
+  echo "$FAILED step(s) failed: see the rc= lines above and their logs in $OUT" >&2
+  exit 1
+fi

@@ -84,14 +84,16 @@ def download(data_dir: str | Path, dataset: str) -> dict[str, Path]:
     """Download with torchvision (mirrors and MD5 checks) into ``data_dir/<Class>/raw``.
 
     Files land in a temporary folder first and are moved into place only once all four have
-    been fetched and verified, so a failed download leaves nothing half-written behind.
+    been fetched and verified, so a failed download leaves nothing half-written behind: not even the folders
+    it created (``--data.data_dir ../shared/datasets/mnist`` from the wrong folder would leave
+    ``../shared/datasets/``).
     """
     import torchvision.datasets  # deferred: only needed when the files are missing
 
     data_dir = Path(data_dir)
     info = DATASETS[dataset]
     target = data_dir / info.torchvision_class / "raw"
-    created = not data_dir.exists()
+    created = _first_missing(data_dir)
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=data_dir, prefix=".download-") as tmp:
@@ -100,13 +102,23 @@ def download(data_dir: str | Path, dataset: str) -> dict[str, Path]:
             for path in (Path(tmp) / info.torchvision_class / "raw").iterdir():
                 shutil.move(str(path), target / path.name)
     except Exception as err:  # torchvision raises RuntimeError, urllib URLError/OSError, ...
-        if created:
-            shutil.rmtree(data_dir, ignore_errors=True)
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
         raise DataNotFoundError(missing_message(data_dir, dataset, f"the download failed ({_one_line(err)})")) from err
     found = _files_in(target)
     if found is None:
         raise DataNotFoundError(missing_message(data_dir, dataset, "the download finished without all four files"))
     return found
+
+
+def _first_missing(folder: Path) -> Path | None:
+    """The outermost of ``folder`` and its parents that does not exist yet (what ``mkdir(parents=True)`` creates)."""
+    missing = None
+    for path in (folder, *folder.parents):
+        if path.exists():
+            break
+        missing = path
+    return missing
 
 
 def missing_message(data_dir: Path, dataset: str, reason: str) -> str:

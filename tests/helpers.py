@@ -35,3 +35,9 @@ def quiet_trainer(**kwargs: Any) -> L.Trainer:
         "num_sanity_val_steps": 0,
     }
     return L.Trainer(**{**defaults, **kwargs})
+
+
+def predictions_file(folder: Path, suffix: str = ".csv") -> Path:
+    """The one ``predictions-<UTC time>.<suffix>`` in ``folder`` (each ``predict`` writes its own pair of files)."""
+    (found,) = folder.glob(f"predictions-*{suffix}")
+    return found

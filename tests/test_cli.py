@@ -1,14 +1,12 @@
 """The CLI in-process: fit, test, predict, resume, presets and error messages."""
 
-import logging
-
 import pytest
 import torch
 import yaml
 
 from cli import main
 from lightning_modules import ANN, CNN, LSTM, TinyNet
-from tests.helpers import cli_args, preset
+from tests.helpers import cli_args, predictions_file, preset
 
 
 def cnn_args(subcommand, mnist_dir, runs_dir, *extra):
@@ -17,25 +15,24 @@ def cnn_args(subcommand, mnist_dir, runs_dir, *extra):
     return cli_args(subcommand, "mnist_cnn", runs_dir, *data, *extra)
 
 
-def test_fit_then_test_best_and_predict(tmp_path, mnist_dir, caplog):
+def test_fit_then_test_best_and_predict(tmp_path, mnist_dir, capsys):
     runs = tmp_path / "runs"
-    with caplog.at_level(logging.INFO):
-        # Augmentation shifts the bars that tell the tiny classes apart: 10 steps with it stay near chance
-        # level (val/acc 0.36-0.78 over seeds), without it they reach 1.0; this test is about fit -> test -> predict.
-        cli = main(cnn_args("fit", mnist_dir, runs, "--trainer.max_epochs", "2", "--data.augment", "false"))
+    # Augmentation shifts the bars that tell the tiny classes apart: 10 steps with it stay near chance
+    # level (val/acc 0.36-0.78 over seeds), without it they reach 1.0; this test is about fit -> test -> predict.
+    cli = main(cnn_args("fit", mnist_dir, runs, "--trainer.max_epochs", "2", "--data.augment", "false"))
     checkpoints = runs / "mnist_cnn" / "version_0" / "checkpoints"
     assert (checkpoints / "best.ckpt").is_file() and (checkpoints / "last.ckpt").is_file()
     assert cli.trainer.callback_metrics["val/acc"] >= 0.5
-    assert f"Best checkpoint: {checkpoints / 'best.ckpt'}" in caplog.text
+    assert f"Best checkpoint: {checkpoints / 'best.ckpt'}" in capsys.readouterr().out  # a result: on stdout
 
-    with caplog.at_level(logging.INFO):
-        cli = main(cnn_args("test", mnist_dir, runs, "--ckpt_path", "best"))
+    cli = main(cnn_args("test", mnist_dir, runs, "--ckpt_path", "best"))
     assert cli.trainer.ckpt_path == str(checkpoints / "best.ckpt")
     assert cli.trainer.callback_metrics["test/acc"] >= 0.5
-    assert "Test results: {" in caplog.text and "'test/acc'" in caplog.text
+    out = capsys.readouterr().out
+    assert "Test results: {" in out and "'test/acc'" in out
 
     main(cnn_args("predict", mnist_dir, runs, "--ckpt_path", "last"))
-    predictions = torch.load(runs / "mnist_cnn" / "version_0" / "predictions.pt", weights_only=True)
+    predictions = torch.load(predictions_file(runs / "mnist_cnn" / "version_0", ".pt"), weights_only=True)
     assert sum(len(batch["prediction"]) for batch in predictions) == 100  # every test image once
 
 
@@ -126,29 +123,27 @@ def test_tiny_net_fit_and_predict(tmp_path):
     cli = main(cli_args("fit", "tiny_net", tmp_path))
     assert cli.trainer.callback_metrics["val/acc"] >= 0.95
     main(cli_args("predict", "tiny_net", tmp_path, "--ckpt_path", "best"))
-    predictions = torch.load(tmp_path / "tiny_net" / "version_0" / "predictions.pt", weights_only=True)
+    predictions = torch.load(predictions_file(tmp_path / "tiny_net" / "version_0", ".pt"), weights_only=True)
     # The default example inputs [1, 2, 3], [0.5, -1, 0], [-1, 1, -2]: class 1 where x0 + 2*x1 - x2 > 0.
     assert predictions[0]["prediction"].tolist() == [1, 0, 1]
 
 
-def test_tiny_net_predicts_on_given_inputs_and_says_which_weights(tmp_path, caplog):
+def test_tiny_net_predicts_on_given_inputs_and_says_which_weights(tmp_path, capsys):
     """The starter example: one command runs the 3-4-4-2 network on your numbers, trained or not."""
     inputs = "[[1, 2, 3], [0.5, -1, 0]]"
-    with caplog.at_level(logging.INFO):
-        main(cli_args("predict", "tiny_net", tmp_path, "--data.predict_inputs", inputs))
-    assert "freshly initialised weights" in caplog.text
+    main(cli_args("predict", "tiny_net", tmp_path, "--data.predict_inputs", inputs))
+    assert "freshly initialised weights" in capsys.readouterr().out
     # no run holds untrained weights: their predictions go beside the run folders, not between them
-    (batch,) = torch.load(tmp_path / "tiny_net" / "untrained" / "predictions.pt", weights_only=True)
+    (batch,) = torch.load(predictions_file(tmp_path / "tiny_net" / "untrained", ".pt"), weights_only=True)
     assert sorted(p.name for p in (tmp_path / "tiny_net").iterdir()) == ["untrained"]
     assert batch["probabilities"].shape == (2, 2)
     assert torch.allclose(batch["probabilities"].sum(dim=1), torch.ones(2))
 
     main(cli_args("fit", "tiny_net", tmp_path, "--trainer.max_epochs", "3"))
-    caplog.clear()
-    with caplog.at_level(logging.INFO):
-        main(cli_args("predict", "tiny_net", tmp_path, "--data.predict_inputs", inputs, "--ckpt_path", "best"))
-    assert f"checkpoint {tmp_path / 'tiny_net' / 'version_0' / 'checkpoints' / 'best.ckpt'}" in caplog.text
-    (batch,) = torch.load(tmp_path / "tiny_net" / "version_0" / "predictions.pt", weights_only=True)
+    capsys.readouterr()
+    main(cli_args("predict", "tiny_net", tmp_path, "--data.predict_inputs", inputs, "--ckpt_path", "best"))
+    assert f"checkpoint {tmp_path / 'tiny_net' / 'version_0' / 'checkpoints' / 'best.ckpt'}" in capsys.readouterr().out
+    (batch,) = torch.load(predictions_file(tmp_path / "tiny_net" / "version_0", ".pt"), weights_only=True)
     assert batch["prediction"].tolist() == [1, 0]  # class 1 where x0 + 2*x1 - x2 > 0
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from cli import main
 from tests.drawn_digits import draw_digit
-from tests.helpers import cli_args
+from tests.helpers import cli_args, predictions_file
 from tests.test_preprocess import png_with_short_header
 
 STYLES = {
@@ -21,7 +21,7 @@ STYLES = {
 
 
 @pytest.mark.slow
-def test_predict_classifies_drawn_pictures_and_names_a_bad_file(drawn_cnn, tmp_path, caplog):
+def test_predict_classifies_drawn_pictures_and_names_a_bad_file(drawn_cnn, tmp_path, caplog, capsys):
     pictures = tmp_path / "pictures"
     pictures.mkdir()
     for style, options in STYLES.items():
@@ -39,8 +39,9 @@ def test_predict_classifies_drawn_pictures_and_names_a_bad_file(drawn_cnn, tmp_p
     assert f"{pictures / 'notes.txt'}: not a readable image" in caplog.text  # named, and the rest still classified
     assert f"{pictures / 'short-header.png'}: not a readable image (ValueError" in caplog.text
     assert f"{pictures / 'pipe.png'}: a FIFO, not an image file" in caplog.text
-    assert "file" in caplog.text and "runner_up" in caplog.text  # the printed table's header
-    with open(runs / "mnist_cnn" / "version_0" / "predictions.csv") as file:
+    printed = capsys.readouterr().out
+    assert "file" in printed and "runner_up" in printed  # the printed table's header
+    with open(predictions_file(runs / "mnist_cnn" / "version_0")) as file:
         rows = list(csv.DictReader(file))
     assert len(rows) == 10 * len(STYLES)
     assert set(rows[0]) == {"file", "prediction", "probability", "runner_up", "runner_up_probability"}
@@ -54,7 +55,7 @@ def test_predict_on_the_test_set_reports_label_and_index(tmp_path, mnist_dir):
     data = ["--data.data_dir", str(mnist_dir), "--data.val_size", "50"]
     main(cli_args("fit", "mnist_ann", runs, *data, "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2"))
     main(cli_args("predict", "mnist_ann", runs, *data, "--ckpt_path", "last", "--data.eval_batch_size", "30"))
-    with open(runs / "mnist_ann" / "version_0" / "predictions.csv") as file:
+    with open(predictions_file(runs / "mnist_ann" / "version_0")) as file:
         rows = list(csv.DictReader(file))
     assert [int(row["index"]) for row in rows] == list(range(100))  # every test image once, in order
     labels = [int(row["label"]) for row in rows]

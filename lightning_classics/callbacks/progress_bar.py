@@ -1,5 +1,5 @@
 """The CLI's progress bar: Lightning's, except that for agents it counts agent steps (decisions, rl/steps.py)
-instead of batches, and that it does not show ``v_num``.
+instead of batches, that it does not show ``v_num``, and that it draws on stderr (stderr_progress_bar.py).
 
 A DQN batch stands for ``train_freq`` environment steps (and the first epoch also holds the random warm-up), a
 Taxi batch for ten whole episodes: what tells an RL user how far training is, and how fast it runs, is the
@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import TQDMProgressBar
+
+from lightning_classics.callbacks.stderr_progress_bar import StderrProgressBar
 
 
 def env_steps_of(module: L.LightningModule) -> int | None:
@@ -21,8 +22,8 @@ def env_steps_of(module: L.LightningModule) -> int | None:
     return int(steps) if isinstance(steps, int) else None
 
 
-class EnvStepsProgressBar(TQDMProgressBar):
-    """Lightning's TQDM bar; while an agent trains, its position and total are environment steps of the epoch.
+class EnvStepsProgressBar(StderrProgressBar):
+    """Lightning's TQDM bar, on stderr; while an agent trains, its position and total are environment steps of the epoch.
 
     The total is the agent's plan for the epoch (none if it cannot know, e.g. Taxi's episodes vary in length);
     at the end of the epoch the bar shows the steps really taken, and is full. The metrics leave out ``v_num``,

@@ -1,12 +1,16 @@
-"""``predict``'s results as rows: printed as a table and written as CSV."""
+"""``predict``'s results as rows: printed as a table and written as CSV, a new file for every ``predict``."""
 
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
+
+from lightning_classics.runs.atomic_io import temp_path_for
 
 Row = dict[str, str | int | float]
 
@@ -39,13 +43,38 @@ def prediction_rows(
     return rows
 
 
-def write_csv(rows: Sequence[Row], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+def prediction_names(folder: Path, now: datetime) -> list[Path]:
+    """``predictions-<UTC time>.csv``, then ``...-2.csv``, ``-3``, ...: the names a ``predict`` at ``now`` tries, in
+    order. The time makes one run's results sort by when they were made; the number parts two in the same second."""
+    stem = f"predictions-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+    return [folder / (f"{stem}.csv" if n == 1 else f"{stem}-{n}.csv") for n in range(1, 1000)]
+
+
+def write_csv(rows: Sequence[Row], folder: Path, now: datetime | None = None) -> Path:
+    """Write ``rows`` to a new ``predictions-<UTC time>[-n].csv`` in ``folder`` and return its path.
+
+    An earlier ``predict``'s file is never replaced (each keeps its results, e.g. own pictures, then the test set),
+    and a reader never sees half a file: the rows go to a temporary file that is then hard-linked under the first
+    free name (``link`` fails instead of replacing, so two ``predict`` at once cannot take the same name)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = prediction_names(folder, now or datetime.now(UTC))
+    temp = temp_path_for(names[0])
+    try:
+        with temp.open("w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+            file.flush()
+            os.fsync(file.fileno())
+        for path in names:
+            try:
+                os.link(temp, path)
+            except FileExistsError:
+                continue
+            return path
+        raise FileExistsError(f"{names[-1]} and every name before it exist: move some predictions away")
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def format_table(rows: Sequence[Row], limit: int = 20) -> str:

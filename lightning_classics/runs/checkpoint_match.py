@@ -17,6 +17,7 @@ import lightning as L
 
 from lightning_classics.runs.checkpoint_loader import ModelClasses, check_state_dict, hyper_parameters, model_class
 from lightning_classics.runs.errors import UserError
+from lightning_classics.runs.run_config import saved_config_of_checkpoint
 
 # Hyper-parameters that steer how a model is trained or evaluated, not what its weights mean: a resumed or
 # evaluated checkpoint may take new values for these. ``lr`` is applied to the restored optimizer.
@@ -46,6 +47,17 @@ class Changes:
         return self.values.get("lr")
 
 
+def run_config_hint(path: str | Path) -> str:
+    """Where the configuration of the checkpoint's run is, for the end of a mismatch error (none outside a run)."""
+    config = saved_config_of_checkpoint(path)
+    if config is None:
+        return ""
+    return (
+        f"; the run's configuration is {config}: validate/test/predict start from it, so leave out the options "
+        f"that change it (to resume, fit with --config {config})"
+    )
+
+
 def check_checkpoint_matches(
     checkpoint: dict[str, Any], model: L.LightningModule, path: str | Path, classes: ModelClasses
 ) -> Changes:
@@ -61,13 +73,14 @@ def check_checkpoint_matches(
             raise UserError(
                 f"checkpoint {path} holds a {saved_class.__name__} model but the configuration builds a "
                 f"{configured.__name__}: pass the config it was trained with, or a {configured.__name__} checkpoint"
+                + run_config_hint(path)
             )
     current = dict(model.hparams)
     for key in TASK_KEYS:
         if key in saved and key in current and saved[key] != current[key]:
             raise UserError(
                 f"checkpoint {path} was trained on {key}={saved[key]!r} but the configuration says {current[key]!r}: "
-                f"pass the config it was trained with, or --model.init_args.{key} {saved[key]}"
+                f"pass the config it was trained with, or --model.init_args.{key} {saved[key]}" + run_config_hint(path)
             )
     changes, refused = {}, []
     for key, value in current.items():
@@ -81,7 +94,7 @@ def check_checkpoint_matches(
         raise UserError(
             f"the configuration differs from checkpoint {path} in what a trained model cannot change: "
             f"{', '.join(refused)}; pass the checkpoint's values or start a new run without --ckpt_path "
-            f"(changeable: {', '.join(sorted(CHANGEABLE))})"
+            f"(changeable: {', '.join(sorted(CHANGEABLE))})" + run_config_hint(path)
         )
     check_state_dict(checkpoint, model, path)
     return Changes(changes)
