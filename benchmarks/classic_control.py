@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.cartpole_harness import run_isolated
-from benchmarks.classic_tasks import TASKS, Task, train_ours
+from benchmarks.classic_tasks import TASKS, Task, test_checkpoints, train_ours
 
 MODULE = "benchmarks.classic_control"
 QUICK = [
@@ -119,8 +119,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few hundred steps per task")
     parser.add_argument("--runs_dir", help="keep each run folder (curves, checkpoints) here")
     parser.add_argument("--json", help="also write every trial's numbers (and curves) to this file")
+    parser.add_argument(
+        "--evaluate", nargs=2, metavar=("TASK", "CHECKPOINTS"), help="only test an existing run's best and last"
+    )
+    parser.add_argument("--table", nargs="+", metavar="JSON", help="only print the table of earlier --json files")
     parser.add_argument("--trial", nargs=3, metavar=("AGENT", "TASK", "SEED"), help=argparse.SUPPRESS)  # internal
     args = parser.parse_args(argv)
+    if args.evaluate:
+        print(json.dumps(test_checkpoints(TASKS[args.evaluate[0]], Path(args.evaluate[1]))))
+        return
+    if args.table:
+        merged: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        for path in args.table:
+            for name, runs in json.loads(Path(path).read_text()).items():
+                for agent in ("ours", "sb3"):
+                    merged.setdefault(name, {"ours": [], "sb3": []})[agent] += runs[agent]
+        print(table(merged))
+        return
     if args.trial:
         agent, name, seed = args.trial
         print(json.dumps(trial(agent, TASKS[name], int(seed), args.quick, args.runs_dir)))

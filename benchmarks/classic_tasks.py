@@ -106,6 +106,17 @@ def returns_on_test_episodes(agent: Any, checkpoint: Path, episodes: int, batch:
     return np.concatenate(parts)
 
 
+def test_checkpoints(task: Task, checkpoints: Path, episodes: int = 1000) -> dict[str, dict[str, Any]]:
+    """The test of an existing run's ``best.ckpt`` and ``last.ckpt`` (e.g. one trained by ``cli.py fit``)."""
+    from rl.play import load_agent
+
+    tested = {}
+    for name in ("best", "last"):
+        agent = load_agent(str(checkpoints / f"{name}.ckpt"))
+        tested[name] = summary(returns_on_test_episodes(agent, checkpoints / f"{name}.ckpt", episodes), task)
+    return tested
+
+
 def summary(returns: np.ndarray, task: Task) -> dict[str, Any]:
     floor = task.min_episode_return
     return {
