@@ -51,6 +51,9 @@ def trial(agent: str, task: Task, seed: int, quick: bool, runs_dir: str | None) 
 
 def seconds_cell(runs: list[dict[str, Any]], key: str) -> str:
     """Median and worst training seconds to the target over the seeds; a seed that never reached it is named."""
+    runs = [run for run in runs if run.get("timed", True)]  # runs trained outside this module have no clock
+    if not runs:
+        return "not timed"
     reached = [run[key] for run in runs if run[key] is not None]
     missed = len(runs) - len(reached)
     if not reached:
@@ -94,8 +97,9 @@ def table(results: dict[str, dict[str, list[dict[str, Any]]]]) -> str:
     for name, runs in results.items():
         for run in runs["ours"]:
             reached = "not reached" if run["target_frames"] is None else f"{run['target_frames']:,}"
+            seconds = f"{run['train_seconds']:.0f}" if run.get("timed", True) else "not timed"
             lines.append(
-                f"| {name} | {run['seed']} | {run['frames']:,} | {run['train_seconds']:.0f} | {reached} | "
+                f"| {name} | {run['seed']} | {run['frames']:,} | {seconds} | {reached} | "
                 f"{run['best']['mean']:.1f} / {run['best']['min']:.0f} | {run['last']['mean']:.1f} / "
                 f"{run['last']['min']:.0f} |"
             )

@@ -12,6 +12,9 @@ then tested on the 1,000 unseen test episodes (seeds 0-999).
 Both clocks run on one CPU thread and pause while evaluating. Each run is its own process, the two agents
 alternate seed by seed so that they share the machine's load, and an unsolved run counts as slower than any
 solved one in the median. SB3 runs as its users run it: without Lightning's PYTORCH_NVML_BASED_CUDA_CHECK.
+
+The other classic-control tasks (Acrobot-v1, MountainCar-v0, LunarLander-v3) use the same SB3 trial with RL Zoo's
+settings for each (``ZOO``), run beside our presets by ``python -m benchmarks.classic_control --sb3``.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ steps through the CLI writes its checkpoints, and a short fit learns something m
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,20 @@ def test_mountaincar_held_exploration_reaches_the_flag_where_dithering_does_not(
     assert held.hparams.exploration_hold > 1
     reached = [int(agent.buffer.storage.terminated[: len(agent.buffer)].sum()) for agent in (held, plain)]
     assert reached[0] > 0 and reached[1] == 0, reached
+
+
+@pytest.mark.slow
+def test_classic_control_quick_run_prints_the_table(capsys, tmp_path):
+    """The benchmark's smoke run (a few hundred steps a task, each in its own process): one row per task with
+    both checkpoints tested, and the per-seed table."""
+    from benchmarks import classic_control
+
+    out = tmp_path / "results.json"
+    classic_control.main(["--quick", "--tasks", "acrobot", "mountaincar", "--seeds", "0", "--json", str(out)])
+    printed = capsys.readouterr().out
+    assert "| Acrobot-v1 | >= -75 |" in printed and "| MountainCar-v0 | >= -100 |" in printed
+    assert "| acrobot | 0 |" in printed and "| mountaincar | 0 |" in printed
+    saved = json.loads(out.read_text())
+    for name in ("acrobot", "mountaincar"):
+        (run,) = saved[name]["ours"]
+        assert run["frames"] > 0 and set(run["best"]) == set(run["last"]) == {"mean", "min", "share_above", "meets"}
