@@ -59,7 +59,7 @@ def main() -> None:
         line += f" {best.mean():.4f}"
         if agent is not None:
             envs = [agent.make_env() for _ in range(100)]
-            policy = lambda obs: np.array([agent.act_greedy(o) for o in obs])  # noqa: E731
+            policy = lambda obs: np.array([agent.act(o) for o in obs])  # noqa: E731
             chunks = [list(range(i, min(i + 100, base + n))) for i in range(base, base + n, 100)]
             got = np.concatenate([play_episodes(envs, policy, seeds).returns for seeds in chunks])
             line += f"; agent {got.mean():.4f}, short of optimal on {(got < best - 1e-9).sum()} of {n} seeds"

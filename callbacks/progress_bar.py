@@ -1,5 +1,5 @@
-"""The CLI's progress bar: Lightning's, except that for agents it counts environment steps instead of batches,
-and that it does not show ``v_num``.
+"""The CLI's progress bar: Lightning's, except that for agents it counts agent steps (decisions, rl/steps.py)
+instead of batches, and that it does not show ``v_num``.
 
 A DQN batch stands for ``train_freq`` environment steps (and the first epoch also holds the random warm-up), a
 Taxi batch for ten whole episodes: what tells an RL user how far training is, and how fast it runs, is the
@@ -29,7 +29,7 @@ class EnvStepsProgressBar(TQDMProgressBar):
     the number of the log folder, which says nothing about training.
     """
 
-    UNIT = " env steps"
+    UNIT = " agent steps"  # decisions, not frames: rl/steps.py
 
     def __init__(self, refresh_rate: int = 1, process_position: int = 0, leave: bool = False) -> None:
         super().__init__(refresh_rate, process_position, leave)
@@ -55,7 +55,7 @@ class EnvStepsProgressBar(TQDMProgressBar):
         if self._counting:
             bar = self.train_progress_bar
             bar.total = self._plan
-            bar.unit, bar.unit_scale = self.UNIT, True  # "12.3k/50.0k [..., 5.21k env steps/s]"
+            bar.unit, bar.unit_scale = self.UNIT, True  # "12.3k/50.0k [..., 5.21k agent steps/s]"
 
     def steps_this_epoch(self, module: L.LightningModule) -> int:
         return (env_steps_of(module) or 0) - self._epoch_start_steps

@@ -30,7 +30,7 @@ class Episodes(NamedTuple):
     """Outcomes of E episodes; every field is an (E,) array."""
 
     returns: np.ndarray  # float64: undiscounted sum of rewards
-    lengths: np.ndarray  # int64: environment steps (agent steps when frames are skipped)
+    lengths: np.ndarray  # int64: agent steps (rl/steps.py)
     truncated: np.ndarray  # bool: ended by the time limit (on CartPole: reached the cap), not by the task
 
 
@@ -194,7 +194,7 @@ def log_everywhere_same(module: L.LightningModule, metrics: dict[str, float]) ->
 
 
 def log_env_steps(agent: L.LightningModule) -> None:
-    """Lightning uses a logged ``step`` as the x-axis of everything logged with it: the agent's environment
-    steps (``agent.env_steps``), so curves of runs with different ``train_freq``, ``num_envs``, processes or
-    agents line up on the experience used."""
+    """Lightning uses a logged ``step`` as the x-axis of everything logged with it: the agent steps
+    (``agent.env_steps``, rl/steps.py), so curves of runs with different ``train_freq``, ``num_envs``, processes
+    or agents line up on the experience used."""
     agent.log("step", float(agent.env_steps))  # type: ignore[arg-type]  # an int attribute of both agents

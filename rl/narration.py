@@ -33,11 +33,12 @@ def why_it_ended(env: gym.Env, truncated: bool) -> str:
     """Why the episode that ``env`` has just finished ended, read off the environment's final state.
 
     CartPole terminates when the pole leans more than 12 degrees or the cart is more than 2.4 from the centre;
-    Taxi when the passenger is dropped off at the destination; both are truncated by their 200-step time limit.
+    Taxi when the passenger is dropped off at the destination; both are truncated by their time limit of 200 frames
+    (rl/steps.py: one frame per env.step of the environment itself).
     """
     if truncated:
         limit = env.spec.max_episode_steps if env.spec else None
-        return f"time ran out ({limit} steps)" if limit else "time ran out"
+        return f"time ran out ({limit} frames)" if limit else "time ran out"
     base = env.unwrapped
     if isinstance(base, CartPoleEnv):
         x, _, angle, _ = np.asarray(base.state, dtype=np.float64)

@@ -1,5 +1,6 @@
-"""Observations as images: rendered classic-control frames (cropped, grayscale, downscaled) and Atari's
-standard preprocessing. Both end in ``(frame_stack, H, W)`` uint8 stacks that a CNN Q-network reads."""
+"""Observations as images: the wrappers that turn rendered classic-control frames into small grayscale ones, and
+reward clipping. rl/wrappers.py's ``build_env`` puts them together (with Atari's standard preprocessing) into
+``(frame_stack, H, W)`` uint8 stacks that a CNN Q-network reads."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
-from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
 
 # pygame draws classic-control frames; without a display it needs SDL's dummy video driver.
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -71,46 +71,9 @@ def is_atari(env_id: str) -> bool:
     return env_id.startswith("ALE/") or "NoFrameskip" in env_id
 
 
-def build_pixel_env(
-    env_id: str,
-    frame_skip: int,
-    frame_stack: int,
-    downscale: int = 5,
-    training: bool = False,
-    clip_rewards: bool = False,
-    render_mode: str | None = None,
-) -> gym.Env:
-    """An environment whose observations are ``(frame_stack, H, W)`` uint8 stacks of processed frames.
-
-    Atari (``ALE/...`` or ``...NoFrameskip...`` ids): gymnasium's ``AtariPreprocessing`` with the DQN
-    paper's settings (up to 30 no-op starts, ``frame_skip`` frames per action with the max over the last two,
-    84x84 grayscale) and, while ``training``, a life loss ends the episode as ``terminated`` (evaluation
-    plays whole games). Classic control (CartPole): :class:`RenderedFrames` of the cropped render, with
-    ``frame_skip`` repeats per action (only the last frame is rendered).
-    ``clip_rewards``: the reward's sign; only meant for training, evaluation reports the true score.
-    """
-    # imported lazily so state-vector agents do not need the pixel dependencies (ale-py, pygame)
-    from rl.wrappers import FrameSkip
-
-    if is_atari(env_id):
-        import ale_py
-
-        gym.register_envs(ale_py)
-        # frameskip=1: AtariPreprocessing does the skipping (with its max-pool over the last two frames)
-        env = gym.make(env_id, frameskip=1, render_mode=render_mode)
-        env = AtariPreprocessing(
-            env, noop_max=30, frame_skip=frame_skip, screen_size=84, terminal_on_life_loss=training
-        )
-    else:
-        name = env_id.split("-")[0]
-        if name not in CROPS:
-            raise ValueError(f"no pixel crop known for {env_id}; pixel observations support {sorted(CROPS)} and Atari")
-        # the agent's frames come from rgb_array renders; a "human" window is not one of them
-        env = gym.make(env_id, render_mode="rgb_array")
-        if frame_skip > 1:
-            env = FrameSkip(env, frame_skip)
-        env = RenderedFrames(env, CROPS[name], downscale)
-    if clip_rewards:
-        env = ClipReward(env)
-    # "reset" padding: an episode's first stack is its first frame repeated
-    return FrameStackObservation(env, frame_stack, padding_type="reset")
+def pixel_crop(env_id: str) -> Crop:
+    """The part of ``env_id``'s render that the agent sees; an error for environments without one."""
+    name = env_id.split("-")[0]
+    if name not in CROPS:
+        raise ValueError(f"no pixel crop known for {env_id}; pixel observations support {sorted(CROPS)} and Atari")
+    return CROPS[name]

@@ -1,14 +1,16 @@
 """Watch an agent play one episode: ``python -m rl.play --ckpt runs/taxi_qlearning/version_0/checkpoints/best.ckpt``.
 
 Works with any agent LightningModule that LightningCLI trained and that offers the small interface in
-:class:`GreedyAgent`: the CLI stores the module's import path in the checkpoint (``_class_path``), so this
+:class:`Agent`: the CLI stores the module's import path in the checkpoint (``_class_path``), so this
 command needs no model name, only the checkpoint. ``--random`` plays uniformly random actions instead, in the
 checkpoint's environment or in ``--env ID``, for contrast; ``--record FILE.gif|FILE.mp4`` writes the episode as
-an animation, each frame captioned with the step, the action's name and the return, the last with why it ended.
+an animation, each picture captioned with the step, the action's name and the return, the last with why it ended.
+The summary counts the episode in agent steps and in frames (rl/steps.py says what each counts).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any, Protocol, runtime_checkable
 
@@ -19,8 +21,10 @@ import torch
 
 from rl.evaluation import play_episodes
 from rl.narration import action_namer, why_it_ended
-from rl.random_agent import RandomAgent, env_maker
+from rl.random_agent import RandomAgent
 from rl.record import check_record_path, side_by_side, with_caption, write_video
+from rl.steps import frames_of
+from rl.wrappers import build_env
 from training_runs.checkpoint_loader import load_model
 from training_runs.command_line import run_command
 from training_runs.errors import UserError
@@ -28,19 +32,20 @@ from training_runs.one_line_parser import OneLineArgumentParser
 
 
 @runtime_checkable
-class GreedyAgent(Protocol):
-    """What ``rl.play`` asks of an agent (action names and why an episode ended come from its environment)."""
+class Agent(Protocol):
+    """What ``rl.play`` asks of an agent (action names and why an episode ended come from its environment):
+    its environment, and its action for one observation (a trained agent's greedy one)."""
 
     def make_env(self, render_mode: str | None = None) -> gym.Env: ...
 
-    def act_greedy(self, obs: Any) -> int: ...
+    def act(self, obs: Any) -> int: ...
 
 
-def load_agent(ckpt_path: str, class_path: str | None = None) -> GreedyAgent:
+def load_agent(ckpt_path: str, class_path: str | None = None) -> Agent:
     """The agent saved in ``ckpt_path`` (see training_runs/checkpoint_loader.py: checksum verified, ``weights_only``,
     and only this project's own classes: a checkpoint is data, and must not choose code to run)."""
     agent = load_model(ckpt_path, L.LightningModule, option="--ckpt", class_path=class_path)
-    if not isinstance(agent, GreedyAgent):
+    if not isinstance(agent, Agent):
         raise UserError(f"{ckpt_path} holds a {type(agent).__name__}, which cannot play: it is not an agent")
     return agent
 
@@ -50,28 +55,20 @@ def choose_seed(seed: int | None) -> int:
     return int(np.random.default_rng().integers(2**31)) if seed is None else seed
 
 
-def agent_label(agent: GreedyAgent) -> str:
+def agent_label(agent: Agent) -> str:
     """Who plays, as the recording's caption says it: ``random agent``, ``DQN (greedy)``, ..."""
     return getattr(agent, "name", None) or f"{type(agent).__name__} (greedy)"
 
 
-def environment_steps(env: gym.Env) -> int | None:
-    """Steps the environment itself has taken in this episode (its time limit's count), if it has a limit."""
-    try:
-        return int(env.get_wrapper_attr("_elapsed_steps"))
-    except AttributeError:
-        return None
-
-
 def real_time_fps(env: gym.Env, steps: int, frames: int | None) -> float:
-    """Frames per second that replay the episode at the environment's own speed (its ``render_fps``): one
-    recorded frame per agent step, so with frame skip (several environment steps per agent step) fewer."""
+    """Pictures per second that replay the episode at the environment's own speed (its ``render_fps``, in
+    frames): one recorded picture per agent step, so with frame skip (several frames per agent step) fewer."""
     fps = float(env.metadata.get("render_fps") or 25)
     return fps * steps / frames if frames else fps
 
 
 def play(
-    agent: GreedyAgent,
+    agent: Agent,
     seed: int | None = None,
     render: str = "ansi",
     delay: float = 0.0,
@@ -97,12 +94,12 @@ def play(
     env = agent.make_env(render_mode=render_mode)
     name = action_namer(env)
     seed = choose_seed(seed)
-    frames: list[np.ndarray] = []
+    shots: list[np.ndarray] = []  # the recording's pictures, one per agent step and the start
     captions: list[list[str]] = []  # under each frame: who plays, then what it did
 
     def show(obs: Any, caption: str) -> None:
         if record_path is not None:
-            frames.append(side_by_side(np.asarray(env.render()), obs))
+            shots.append(side_by_side(np.asarray(env.render()), obs))
             captions.append([f"{agent_label(agent)}, seed {seed}", caption])
         elif render_mode == "ansi":
             print(env.render(), end="")
@@ -123,19 +120,19 @@ def play(
         time.sleep(delay)
 
     with torch.inference_mode():
-        episode = play_episodes([env], lambda obs: np.array([agent.act_greedy(obs[0])]), [seed], on_step=report)
+        episode = play_episodes([env], lambda obs: np.array([agent.act(obs[0])]), [seed], on_step=report)
     reason = why_it_ended(env, truncated=bool(episode.truncated[0]))
-    frames_played = environment_steps(env)
+    frames_played = frames_of(env)  # this env's frames: the one episode
     env.close()
     if record_path is not None:
         captions[-1].append(reason)  # the last frame, held on screen a little longer, says why it ended
-        pictures = [with_caption(frame, caption) for frame, caption in zip(frames, captions, strict=True)]
-        write_video(record_path, pictures, fps or real_time_fps(env, steps=len(frames) - 1, frames=frames_played))
-        print(f"recorded {len(pictures)} frames to {record_path}")
+        pictures = [with_caption(shot, caption) for shot, caption in zip(shots, captions, strict=True)]
+        write_video(record_path, pictures, fps or real_time_fps(env, steps=len(shots) - 1, frames=frames_played))
+        print(f"recorded {len(pictures)} pictures to {record_path}")
     episode_return, steps = float(episode.returns[0]), int(episode.lengths[0])
-    # with frame skip, an agent step is several environment steps, and the time limit counts the latter
-    skipped = f" ({frames_played} environment steps)" if frames_played not in (None, steps) else ""
-    print(f"Episode return: {episode_return:g} in {steps} steps{skipped}; {reason}.")
+    # with frame skip an agent step is several frames, and the time limit counts frames (rl/steps.py)
+    in_frames = f" = {frames_played} frames" if frames_played is not None else ""
+    print(f"Episode return: {episode_return:g} in {steps} agent steps{in_frames}; {reason}.")
     return episode_return
 
 
@@ -153,7 +150,9 @@ def _play_command(argv: list[str] | None) -> float:
     parser.add_argument("--render", default="ansi", choices=["ansi", "human", "none"], help="how to show frames")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait between steps")
     parser.add_argument("--record", default=None, help="also write the episode to this .gif or .mp4 file")
-    parser.add_argument("--fps", type=float, default=None, help="frames per second of --record (default: the env's)")
+    parser.add_argument(
+        "--fps", type=float, default=None, help="pictures per second of --record (default: the env's speed)"
+    )
     parser.add_argument("--class_path", default=None, help="one of this project's agent classes, e.g. rl.dqn.DQN")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     args = parser.parse_args(argv)
@@ -166,13 +165,13 @@ def _play_command(argv: list[str] | None) -> float:
     if args.fps is not None and args.fps <= 0:
         raise UserError(f"--fps must be positive, got {args.fps:g}")
     seed = choose_seed(args.seed)
-    agent: GreedyAgent
+    agent: Agent
     if args.ckpt is not None:
         agent = load_agent(args.ckpt, args.class_path)
         if args.random:  # the trained agent's environment as it sees it (frame skip and stack, pixels)
             agent = RandomAgent(agent.make_env, seed)
     else:
-        agent = RandomAgent(env_maker(args.env), seed)
+        agent = RandomAgent(functools.partial(build_env, args.env, option="--env"), seed)
     return play(agent, seed=seed, render=args.render, delay=args.delay, record=args.record, fps=args.fps)
 
 

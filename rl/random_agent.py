@@ -8,13 +8,12 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rl.arguments import make_env
 from rl.wrappers import discrete_actions
-from training_runs.errors import UserError
 
 
 class RandomAgent:
-    """Picks every action uniformly at random (seeded), in the environment that ``make_env`` builds.
+    """Picks every action uniformly at random (seeded), in the environment that ``make_env`` builds (a trained
+    agent's, frame skip and stack included, or ``rl.wrappers.build_env``'s for an id).
 
     It offers ``rl.play``'s agent interface, so it plays, prints and records exactly as a trained agent does.
     """
@@ -31,19 +30,6 @@ class RandomAgent:
     def make_env(self, render_mode: str | None = None) -> gym.Env:
         return self._make_env(render_mode=render_mode)
 
-    def act_greedy(self, obs: Any) -> int:
-        """The interface's name; this agent ignores ``obs`` and draws the action."""
+    def act(self, obs: Any) -> int:
+        """A uniformly random action; ``obs`` is not looked at."""
         return int(self.rng.integers(self.num_actions))
-
-
-def env_maker(env_id: str) -> Callable[..., gym.Env]:
-    """``gym.make(env_id, render_mode=...)``, with a one-line error naming ``--env`` for an unknown id."""
-    try:
-        make_env(env_id, option="--env").close()
-    except ValueError as err:
-        raise UserError(str(err)) from err
-
-    def make(render_mode: str | None = None) -> gym.Env:
-        return gym.make(env_id, render_mode=render_mode) if render_mode else gym.make(env_id)
-
-    return make

@@ -1,11 +1,16 @@
-"""Building the agent's environment: ``gym.make`` plus frame skipping and frame stacking."""
+"""Building the agent's environment (:func:`build_env`, the one factory): ``gym.make`` plus frame counting,
+frame skipping, pixels and frame stacking."""
 
 from __future__ import annotations
 
-import gymnasium as gym
-from gymnasium.wrappers import FlattenObservation, FrameStackObservation
+from typing import Any
 
-from rl.arguments import make_env
+import gymnasium as gym
+from gymnasium.wrappers import AtariPreprocessing, FlattenObservation, FrameStackObservation
+
+from rl.pixels import ClipReward, RenderedFrames, is_atari, pixel_crop
+from rl.steps import FrameCounter
+from training_runs.errors import UserError
 
 
 class FrameSkip(gym.Wrapper):
@@ -32,24 +37,75 @@ class FrameSkip(gym.Wrapper):
 
 
 def build_env(
-    env_id: str, frame_skip: int = 1, frame_stack: int = 1, render_mode: str | None = None, one_hot: bool = False
+    env_id: str,
+    frame_skip: int = 1,
+    frame_stack: int = 1,
+    *,
+    render_mode: str | None = None,
+    one_hot: bool = False,
+    pixels: bool = False,
+    downscale: int = 5,
+    training: bool = False,
+    clip_rewards: bool = False,
+    option: str = "--model.init_args.env_id",
 ) -> gym.Env:
-    """``gym.make(env_id)`` (time limit included), ``one_hot``: integer-label observations as one-hot vectors
-    (gymnasium's flattening of a Discrete space), then frame skipping, then stacking of the last
-    ``frame_stack`` observations the agent saw, flattened into one vector: (k, obs_dim) -> (k * obs_dim,).
-    Image observations (H, W) stay images: (k, H, W), the frame stacks a CNN reads."""
-    # render_mode only when asked for: not every registered env accepts the keyword
-    env = make_env(env_id, render_mode=render_mode) if render_mode else make_env(env_id)
-    if one_hot:
-        env = FlattenObservation(env)
-    if frame_skip > 1:
-        env = FrameSkip(env, frame_skip)
-    if frame_stack > 1:
-        # "reset" padding: the first state of an episode is its first observation repeated k times
-        stacked = FrameStackObservation(env, frame_stack, padding_type="reset")
-        image = len(env.observation_space.shape or ()) == 2
-        env = stacked if image else FlattenObservation(stacked)
-    return env
+    """Every agent's environment, as the agent sees it: the one factory that DQN, tabular Q-learning, the random
+    agent and ``rl.play`` all use.
+
+    ``gym.make(env_id)`` (its time limit included), then a :class:`~rl.steps.FrameCounter` (frames, rl/steps.py),
+    then ``frame_skip`` frames per action (rewards summed), then the last ``frame_stack`` observations:
+
+    - state vectors: stacked and flattened, (k, obs_dim) -> (k * obs_dim,); ``one_hot``: integer-label
+      observations (Taxi's state number) as one-hot vectors first;
+    - ``pixels`` (always for Atari ids, ``ALE/Pong-v5``): ``(frame_stack, H, W)`` uint8 stacks of processed frames
+      (rl/pixels.py). Classic control: the cropped render, grayscale, shrunk ``downscale`` times. Atari: the DQN
+      paper's ``AtariPreprocessing`` (up to 30 no-op starts, ``frame_skip`` with a max over the last two frames,
+      84x84 grayscale) and, while ``training``, a lost life ends the episode as ``terminated``.
+
+    ``render_mode``: gymnasium's, for watching (pixel agents render ``rgb_array`` for themselves regardless).
+    ``clip_rewards``: the reward's sign, meant for training only (evaluation reports the true score).
+    ``option``: the command-line option named when ``env_id`` cannot be made.
+    """
+    env: gym.Env
+    if is_atari(env_id):
+        import ale_py  # imported here: only Atari needs ale-py
+
+        gym.register_envs(ale_py)
+        # frameskip=1: every step is one emulator frame, and AtariPreprocessing does the skipping
+        env = FrameCounter(_make(env_id, option, frameskip=1, render_mode=render_mode))
+        env = AtariPreprocessing(
+            env, noop_max=30, frame_skip=frame_skip, screen_size=84, terminal_on_life_loss=training
+        )
+    elif pixels:
+        crop = pixel_crop(env_id)
+        # the agent's frames come from rgb_array renders; a "human" window is not one of them
+        env = FrameCounter(_make(env_id, option, render_mode="rgb_array"))
+        env = RenderedFrames(_skip(env, frame_skip), crop, downscale)
+    else:
+        # render_mode only when asked for: not every registered env accepts the keyword
+        made = _make(env_id, option, render_mode=render_mode) if render_mode else _make(env_id, option)
+        env = _skip(FrameCounter(FlattenObservation(made) if one_hot else made), frame_skip)
+    if clip_rewards:
+        env = ClipReward(env)
+    if frame_stack == 1 and not (pixels or is_atari(env_id)):
+        return env
+    # "reset" padding: the first state of an episode is its first observation repeated k times
+    stacked = FrameStackObservation(env, frame_stack, padding_type="reset")
+    image = len(env.observation_space.shape or ()) == 2
+    return stacked if image else FlattenObservation(stacked)
+
+
+def _skip(env: gym.Env, frame_skip: int) -> gym.Env:
+    return FrameSkip(env, frame_skip) if frame_skip > 1 else env
+
+
+def _make(env_id: str, option: str, **kwargs: Any) -> gym.Env:
+    """``gym.make`` with a one-line error, naming ``option``, for an id that gymnasium does not know."""
+    try:
+        return gym.make(env_id, **kwargs)
+    except gym.error.Error as err:  # NameNotFound, VersionNotFound, DeprecatedEnv, ...
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"{option} {env_id!r} cannot be made: {reason} (ids look like CartPole-v1 or Taxi-v4)") from err
 
 
 def discrete_actions(env: gym.Env) -> int:

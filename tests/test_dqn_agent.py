@@ -124,7 +124,7 @@ def test_dqn_learns_the_corridor_and_stops_when_solved(num_envs):
     fit = quiet_trainer(max_epochs=20)
     fit.fit(agent)
     assert agent.solved_at is not None and fit.current_epoch < 20  # stopped early
-    assert fit.callback_metrics["val/mean_return"] == 1.0
+    assert fit.callback_metrics["val/sustained_return"] == 1.0  # the last three evaluations all at 1.0
     results = fit.test(agent, verbose=False)[0]
     assert (results["test/mean_return"], results["test/std_return"]) == (1.0, 0.0)
 
@@ -245,13 +245,13 @@ def test_presets_build_the_agent_they_describe(configs, run_name, env_id, thresh
     cli = main([*config_args, "--runs_dir", str(tmp_path)], run=False)
     agent = cli.model
     assert isinstance(agent, DQN) and agent.hparams.env_id == env_id and agent.solve_threshold == threshold
-    assert cli.config.checkpoint.monitor == "val/mean_return" and cli.config.checkpoint.mode == "max"
+    assert cli.config.checkpoint.monitor == "val/sustained_return" and cli.config.checkpoint.mode == "max"
     assert cli.config.run_name == run_name and agent.hparams.stop_return is not None
     plain = run_name == "cartpole_dqn_plain"
     assert (agent.buffer.capacity == 1) == plain and (agent.target_net is None) == plain
     assert (agent.hparams.frame_skip, agent.hparams.frame_stack) == ((1, 1) if plain else (2, 2))
     assert agent.env_loop.num_envs == (1 if plain else 4 if env_id == "CartPole-v1" else 16)
-    assert agent.hparams.stop_return == (195 if plain else 500 if env_id == "CartPole-v1" else 200)
+    assert agent.stop_rule.target == (195 if plain else 500 if env_id == "CartPole-v1" else 200)
 
 
 def test_play_drives_a_dqn_checkpoint(tmp_path, capsys):

@@ -59,7 +59,9 @@ def test_two_processes_learn_and_resume_exactly(tmp_path):
     runs = tmp_path / "resumed"
     fit(runs, epochs=2)
     resumed = state(fit(runs, 4, "--ckpt_path", "last"))
-    assert resumed["global_step"] == straight["global_step"] == 400
+    # the corridor's reward threshold (1.0) in 3 evaluations in a row stopped both runs after epoch 3 of 4: the
+    # resumed one only because it kept the evaluations before its resume
+    assert resumed["global_step"] == straight["global_step"] == 300
     for name, tensor in straight["state_dict"].items():  # online and target networks
         assert torch.equal(resumed["state_dict"][name], tensor), name
     for mine, theirs in zip(resumed[AGENT_STATE_KEY]["processes"], processes, strict=True):

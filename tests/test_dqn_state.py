@@ -68,13 +68,14 @@ def test_curves_and_stop_rule_round_trip_their_state():
     restored.load_state_dict(curves.state_dict())
     assert (float(restored.loss_sum), restored.loss_count) == (2.5, 3)  # type: ignore[arg-type]
 
-    rule = StopRule("CartPole-v0", episodes=2, solve_threshold=1.0, stop_return=1.0, stop_evaluations=3)
+    rule = StopRule("CartPole-v0", episodes=2, target=1.0, reward_threshold=1.0, evaluations=3)
     rule.update(mean_return=1.0, env_steps=40)
-    rule.update(mean_return=1.0, env_steps=80)
-    again = StopRule("CartPole-v0", episodes=2, solve_threshold=1.0, stop_return=1.0, stop_evaluations=3)
+    rule.update(mean_return=2.0, env_steps=80)
+    again = StopRule("CartPole-v0", episodes=2, target=1.0, reward_threshold=1.0, evaluations=3)
     again.load_state_dict(rule.state_dict())
-    assert (again.solved_at, again.streak) == (40, 2)
-    assert again.update(mean_return=1.0, env_steps=120)  # the third in a row stops, as it would have
+    assert (again.solved_at, again.recent) == (40, [1.0, 2.0])
+    assert again.update(mean_return=1.5, env_steps=120)  # the third in a row stops, as it would have
+    assert again.sustained_return == 1.0
 
 
 def tensors_in(state: object) -> list[torch.Tensor]:
@@ -129,7 +130,8 @@ def test_a_checkpoint_in_the_first_layout_still_loads(tmp_path):
     assert torch.equal(restored.buffer.storage.observations, agent.buffer.storage.observations)
     assert restored.env_loop.env_steps == agent.env_loop.env_steps
     assert np.array_equal(restored.env_loop.observations, agent.env_loop.observations)
-    assert (restored.epsilon, restored.solved_at, restored.stop_rule.streak) == (agent.epsilon, 1234, 1)
+    assert (restored.epsilon, restored.solved_at) == (agent.epsilon, 1234)
+    assert restored.stop_rule.recent == []  # the old layout kept only a streak count: the window starts afresh
 
 
 @pytest.mark.slow

@@ -82,7 +82,7 @@ def test_dqn_acts_and_evaluates_on_the_gpu(tmp_path):
     assert devices == {"cuda"}
     assert "val/mean_return" in cli.trainer.callback_metrics
     cli.model.cuda()  # fit's teardown moved it back to the CPU; acting must work on the device too
-    assert cli.model.act_greedy(cli.model.make_env().reset(seed=0)[0]) in (0, 1)
+    assert cli.model.act(cli.model.make_env().reset(seed=0)[0]) in (0, 1)
 
 
 def test_taxi_refuses_the_gpu_clearly(tmp_path):

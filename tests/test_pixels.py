@@ -202,7 +202,7 @@ def test_play_records_the_pixel_agent_with_what_its_network_sees(tmp_path, capsy
     torch.save(checkpoint, tmp_path / "agent.ckpt")
     gif = tmp_path / "episode.gif"
     play(load_agent(str(tmp_path / "agent.ckpt"), class_path="rl.dqn.agent.DQN"), seed=3, record=str(gif), fps=25)
-    steps = int(capsys.readouterr().out.split(" in ")[-1].split(" steps")[0])
+    steps = int(capsys.readouterr().out.split(" in ")[-1].split(" agent steps")[0])
     images = iio.imread(gif, index=None)  # (frames, height, width, 3)
     # The start state, then one captioned image per agent step at 25 fps, the last held 1.5 s longer.
     with Image.open(gif) as opened:
@@ -228,17 +228,17 @@ def test_atari_environment_state_round_trips_through_a_checkpoint():
     the same frames and rewards as the environment that was never stopped."""
     pytest.importorskip("ale_py", reason="ale-py (Atari emulator and ROMs) is not installed")
     from rl.checkpointing import env_state, load_env_state
-    from rl.pixels import build_pixel_env
+    from rl.wrappers import build_env
 
     try:
-        env = build_pixel_env("ALE/Pong-v5", frame_skip=4, frame_stack=4, training=True, clip_rewards=True)
+        env = build_env("ALE/Pong-v5", 4, 4, training=True, clip_rewards=True)
     except Exception as error:
         pytest.skip(f"the Pong ROM is not available: {error}")
     env.reset(seed=0)
     for step in range(30):
         env.step(step % 6)
     saved = env_state(env)
-    restored = build_pixel_env("ALE/Pong-v5", frame_skip=4, frame_stack=4, training=True, clip_rewards=True)
+    restored = build_env("ALE/Pong-v5", 4, 4, training=True, clip_rewards=True)
     restored.reset(seed=123)  # a different game, until the state is loaded
     load_env_state(restored, saved)
     for step in range(40):

@@ -65,7 +65,7 @@ def caption_line(frames: np.ndarray, frame_height: int, line: int) -> np.ndarray
 
 
 def steps_in(printed: str) -> int:
-    return int(printed.split("Episode return: ")[1].split(" in ")[1].split(" steps")[0])
+    return int(printed.split("Episode return: ")[1].split(" in ")[1].split(" agent steps")[0])
 
 
 @pytest.mark.parametrize("suffix", [".gif", ".mp4"])
@@ -77,9 +77,9 @@ def test_records_a_cartpole_dqn_agent(cartpole_dqn, suffix, tmp_path, capsys):
     steps = steps_in(printed)
     # frame skip 2: 2 reward per agent step (1 if it ends mid-step); the untrained network tips the pole over
     assert 2 * steps - 1 <= episode_return <= 2 * steps < 200
-    assert f"in {steps} steps ({episode_return:g} environment steps)" in printed  # CartPole pays 1 per env step
+    assert f"in {steps} agent steps = {episode_return:g} frames" in printed  # CartPole pays 1 per frame
     assert "(push left)" in printed or "(push right)" in printed
-    assert printed.rstrip().endswith("the pole fell.") and f"recorded {steps + 1} frames" in printed
+    assert printed.rstrip().endswith("the pole fell.") and f"recorded {steps + 1} pictures" in printed
     frames = read_frames(video)
     # the start, one frame per agent step; the 400x600 render shrunk to 200x300, three caption lines under it
     height, width = 200 + 3 * LINE_HEIGHT + 4, 300
@@ -101,7 +101,7 @@ def test_records_a_taxi_agent_whose_time_runs_out(short_taxi, tmp_path, capsys):
     episode_return = play.main(["--ckpt", str(short_taxi), "--seed", "0", "--record", str(video)])
     printed = capsys.readouterr().out
     assert "step 1: action 0 (south), reward -1" in printed
-    assert printed.rstrip().endswith("Episode return: -10 in 10 steps; time ran out (10 steps).")
+    assert printed.rstrip().endswith("Episode return: -10 in 10 agent steps = 10 frames; time ran out (10 frames).")
     assert episode_return == -10
     frames = read_frames(video)
     assert frames.shape == (11, 228 + 3 * LINE_HEIGHT + 4, 268, 3)  # Taxi's 456x536 render shrunk 2x
@@ -111,7 +111,7 @@ def test_records_a_taxi_agent_whose_time_runs_out(short_taxi, tmp_path, capsys):
 def test_taxi_keeps_its_text_view(short_taxi, capsys):
     play.main(["--ckpt", str(short_taxi), "--seed", "0"])
     printed = capsys.readouterr().out
-    assert "+---------+" in printed and "|R: |" in printed and "time ran out (10 steps)" in printed
+    assert "+---------+" in printed and "|R: |" in printed and "time ran out (10 frames)" in printed
 
 
 def test_random_agent_contrast_same_env_same_seed(cartpole_dqn, tmp_path, capsys):
@@ -159,7 +159,7 @@ def test_why_an_episode_ended():
     obs, _ = env.reset(seed=0)
     terminated = truncated = False
     while not (terminated or truncated):
-        obs, _, terminated, truncated, _ = env.step(agent.act_greedy(obs))
+        obs, _, terminated, truncated, _ = env.step(agent.act(obs))
     assert terminated and why_it_ended(env, truncated=False) == "the pole fell"
     # The cart past 2.4 with the pole upright.
     env.unwrapped.state = np.array([2.5, 0.0, 0.0, 0.0])
@@ -169,5 +169,5 @@ def test_why_an_episode_ended():
     short.reset(seed=0)
     results = [short.step(step % 2) for step in range(5)]  # left, right, ...: balanced for 5 steps
     assert results[-1][3] and not any(r[2] for r in results)
-    assert why_it_ended(short, truncated=True) == "time ran out (5 steps)"
+    assert why_it_ended(short, truncated=True) == "time ran out (5 frames)"
     assert action_namer(short)(0) == "push left" and action_namer(gym.make("Taxi-v4"))(4) == "pick up"

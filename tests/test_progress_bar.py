@@ -54,7 +54,7 @@ def test_dqn_bar_counts_environment_steps_of_each_epoch(capsys):
     epoch_1 = reader.batches[100:]
     assert [(n, total) for n, total, _ in epoch_1] == [(steps - 250, 200) for _, _, steps in epoch_1]
     assert epoch_1[9][0] > 10  # 10 batches, more than 10 steps: each batch stands for 2 environment steps
-    assert "env steps/s" in capsys.readouterr().out
+    assert "agent steps/s" in capsys.readouterr().out
 
 
 class CountSteps(gym.Wrapper):

@@ -158,7 +158,7 @@ def test_one_hot_observations_feed_a_label_as_one_input_per_value():
     agent = DQN(env_id="Taxi-v4", one_hot_observations=True, learning_starts=1)
     observation, _ = agent.make_env().reset(seed=0)
     assert observation.shape == (500,) and observation.sum() == 1 and agent.example_input_array.shape == (1, 500)
-    assert 0 <= agent.act_greedy(observation) < 6
+    assert 0 <= agent.act(observation) < 6
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ def test_resume_reproduces_an_uninterrupted_run(tmp_path):
 
 def greedy_episodes(agent: TabularQLearning, seeds: list[int]) -> tuple[np.ndarray, np.ndarray]:
     envs = [agent.make_env() for _ in seeds]
-    episodes = play_episodes(envs, lambda obs: np.array([agent.act_greedy(o) for o in obs]), seeds)
+    episodes = play_episodes(envs, lambda obs: np.array([agent.act(o) for o in obs]), seeds)
     return episodes.returns, episodes.lengths
 
 

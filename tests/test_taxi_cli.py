@@ -75,11 +75,12 @@ def test_play_prints_frames_actions_and_the_return(fitted, capsys):
     out = capsys.readouterr().out
     assert "+---------+" in out and "|R: |" in out  # a Taxi frame
     assert "step 1: action " in out and "reward -1" in out
-    assert "(drop off), reward +20" in out and out.rstrip().endswith("steps; passenger delivered.")
-    assert f"Episode return: {episode_return:g} in " in out
+    assert "(drop off), reward +20" in out and out.rstrip().endswith("frames; passenger delivered.")
     agent = play.load_agent(str(checkpoints / "best.ckpt"))
-    episode = play_episodes([agent.make_env()], lambda obs: [agent.act_greedy(obs[0])], [seed])
+    episode = play_episodes([agent.make_env()], lambda obs: [agent.act(obs[0])], [seed])
     assert episode_return == episode.returns[0] > 0
+    steps = int(episode.lengths[0])  # no frame skip: one frame per agent step
+    assert f"Episode return: {episode_return:g} in {steps} agent steps = {steps} frames;" in out
 
 
 class AlwaysLeft:
@@ -88,12 +89,12 @@ class AlwaysLeft:
     def make_env(self, render_mode=None):
         return gym.make("CartPole-v1", render_mode=render_mode)
 
-    def act_greedy(self, obs) -> int:
+    def act(self, obs) -> int:
         return 0
 
 
 def test_play_prints_observations_when_the_env_has_no_text_render(capsys):
-    assert isinstance(AlwaysLeft(), play.GreedyAgent)
+    assert isinstance(AlwaysLeft(), play.Agent)
     episode_return = play.play(AlwaysLeft(), seed=0)
     out = capsys.readouterr().out
     assert out.startswith("seed 0\nobservation: [")

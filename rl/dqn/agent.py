@@ -11,11 +11,12 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.fabric.utilities.data import AttributeDict
+from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader
 
 from rl.checkpointing import AGENT_STATE_KEY
-from rl.distributed import check_identical, rank_and_world
-from rl.dqn.arguments import check_arguments, check_observations
+from rl.distributed import check_identical, gather, rank_and_world
+from rl.dqn.arguments import StopReturn, check_arguments, check_observations, stop_target
 from rl.dqn.curves import TrainingCurves
 from rl.dqn.env_loop import EnvLoop
 from rl.dqn.frame_replay import replay_buffer_for
@@ -26,7 +27,6 @@ from rl.dqn.stopping import StopRule
 from rl.dqn.stream import ExperienceStream
 from rl.dqn.td import batch_loss, update_target
 from rl.evaluation import EvaluationRun, Policy, greedy_policy, log_everywhere_same
-from rl.pixels import build_pixel_env, is_atari
 from rl.schedules import linear_schedule
 from rl.seeds import training_seed
 from rl.wrappers import build_env, discrete_actions
@@ -36,7 +36,7 @@ from training_runs.fused_optimizers import build_optimizer, may_fuse
 class DQN(L.LightningModule):
     """Deep Q-Network (Mnih et al., 2015) on a gymnasium environment with discrete actions.
 
-    One training step = ``train_freq`` environment steps (epsilon-greedy, into the replay buffer) and one
+    One training step = ``train_freq`` agent steps (epsilon-greedy, into the replay buffer) and one
     gradient step on a batch drawn from the buffer. One epoch = ``steps_per_epoch`` training steps, followed
     by a greedy evaluation (``val/mean_return``) and the checkpoints.
 
@@ -46,7 +46,7 @@ class DQN(L.LightningModule):
 
     hparams: AttributeDict  # save_hyperparameters() fills an AttributeDict (Lightning declares a wider type)
 
-    checkpoint_metric = "val/mean_return"  # what the CLI's best checkpoint maximises
+    checkpoint_metric = "val/sustained_return"  # what the CLI's best checkpoint maximises (rl/dqn/stopping.py)
 
     def __init__(
         self,
@@ -77,8 +77,8 @@ class DQN(L.LightningModule):
         frame_stack: int = 1,
         val_episodes: int = 100,
         test_episodes: int = 1000,
-        stop_return: float | None = None,
-        stop_evaluations: int = 1,
+        stop_return: StopReturn = "reward_threshold",
+        stop_evaluations: int = 3,
         num_threads: int | None = 1,
         pixels: bool = False,
         downscale: int = 5,
@@ -98,11 +98,11 @@ class DQN(L.LightningModule):
                 transitions. ``false``: learn from the newest ``batch_size`` transitions only (online Q-learning).
             buffer_size: Capacity of the replay buffer (oldest transitions are overwritten).
             learning_starts: Transitions collected with uniformly random actions before the first update.
-            train_freq: Environment steps (summed over the ``num_envs`` copies) per training step (gradient step).
+            train_freq: Agent steps (rl/steps.py) (summed over the ``num_envs`` copies) per training step (gradient step).
             num_envs: Copies of the environment stepped together (gymnasium's ``SyncVectorEnv``), with one network
-                call choosing all their actions. Updates per environment step stay ``1 / train_freq``.
+                call choosing all their actions. Updates per agent step stay ``1 / train_freq``.
             steps_per_epoch: Training steps per epoch; evaluation and checkpoints come after each epoch, i.e.
-                every ``steps_per_epoch * train_freq`` environment steps (the first epoch also holds the warm-up).
+                every ``steps_per_epoch * train_freq`` agent steps (the first epoch also holds the warm-up).
             target_network: Compute TD targets with a slowly updated copy of the Q-network. ``false``: with the
                 Q-network itself (no gradient through the targets).
             target_update_interval: Training steps between target-network updates.
@@ -112,20 +112,23 @@ class DQN(L.LightningModule):
             n_steps: Rewards summed before bootstrapping (n-step returns); 1 is one-step Q-learning.
             loss: TD loss, ``huber`` (robust to large TD errors) or ``mse``.
             max_grad_norm: Clip the gradient's global L2 norm to this value; ``null`` disables clipping.
-            epsilon_start: Chance of a random action at environment step 0 (the warm-up acts uniformly at random).
+            epsilon_start: Chance of a random action at agent step 0 (the warm-up acts uniformly at random).
             epsilon_end: Chance of a random action once the linear decay has finished, kept to the end.
-            epsilon_decay_steps: Environment steps (from step 0) over which epsilon falls from start to end.
+            epsilon_decay_steps: Agent steps (from step 0) over which epsilon falls from start to end.
             exploration_hold: Temporally extended epsilon-greedy: a random action is held for a zeta(2)-distributed
                 number of agent steps, at most this many (rl/dqn/exploration.py); 1 = plain epsilon-greedy.
             frame_skip: Repeat each action for this many frames and sum their rewards (1 = off).
             frame_stack: The state is the concatenation of the last this-many observations (1 = off).
-            val_episodes: Greedy episodes per evaluation (fixed seeds). The run counts as solved when their mean
-                return reaches the environment's ``reward_threshold``; 100 matches the usual definition.
+            val_episodes: Greedy episodes per evaluation (fixed seeds). Stopping and ``best.ckpt`` rest on their
+                mean; size it with ``stop_evaluations`` (rl/dqn/stopping.py says how).
             test_episodes: Greedy episodes of ``test`` (seeds 0, 1, ...; disjoint from validation's).
             stop_return: End training once ``stop_evaluations`` evaluations in a row have a mean return of at
-                least this (e.g. the environment's ``reward_threshold`` to stop when solved, or the full score:
-                every validation episode at the time limit); ``null`` trains for ``max_epochs``.
-            stop_evaluations: Consecutive evaluations at or above ``stop_return`` that end training.
+                least this: ``reward_threshold`` (the default), the environment's registered one (CartPole-v0 195,
+                Acrobot-v1 -100; none registered: never stop); ``full_score``, the most an episode can return
+                where lasting to the time limit scores it (CartPole: every validation episode at the cap); a
+                number; or ``null``: never stop, train for ``max_epochs``. A number no episode can reach is refused.
+            stop_evaluations: Consecutive evaluations that must all reach ``stop_return`` to stop; the lowest of
+                the last this-many means is ``val/sustained_return``, which picks ``best.ckpt``.
             num_threads: CPU threads for torch while this module runs (restored afterwards); ``null`` keeps
                 torch's default. For networks this small one thread is fastest: handing each tiny operation to
                 other threads costs more than its arithmetic, and far more on a machine busy with other work.
@@ -165,10 +168,11 @@ class DQN(L.LightningModule):
         self.env_loop = EnvLoop(
             functools.partial(self.make_env, training=True), num_envs, self.buffer, n_steps, gamma, exploration_hold
         )
-        self.steps_owed = 0  # environment steps the acting side owes the updates done so far (see collect)
-        self.epsilon = 1.0  # exploration rate of the latest environment step
+        self.steps_owed = 0  # agent steps the acting side owes the updates done so far (see collect)
+        self.epsilon = 1.0  # exploration rate of the latest agent step
         threshold = probe.spec.reward_threshold if probe.spec else None
-        self.stop_rule = StopRule(env_id, val_episodes, threshold, stop_return, stop_evaluations)
+        target = stop_target(env_id, probe.spec, stop_return)
+        self.stop_rule = StopRule(env_id, val_episodes, target, threshold, stop_evaluations)
         self.curves = TrainingCurves(batch_size)
         self.example_input_array = torch.zeros(1, *obs_shape)
         self.evaluation = EvaluationRun(self.make_env)
@@ -185,20 +189,26 @@ class DQN(L.LightningModule):
     @property
     def solve_threshold(self) -> float | None:
         """The environment's ``reward_threshold``: a mean evaluation return that counts as solving it."""
-        return self.stop_rule.solve_threshold
+        return self.stop_rule.reward_threshold
 
     @property
     def solved_at(self) -> int | None:
-        """Environment steps at the first evaluation that solved the task (``None``: not yet)."""
+        """Agent steps at the first evaluation at the environment's reward threshold (``None``: not yet)."""
         return self.stop_rule.solved_at
 
     @property
     def env_steps(self) -> int:
-        """Environment steps of all processes that acted together (each steps as often as the others)."""
+        """Agent steps (rl/steps.py) of all processes that acted together (each steps as often as the others)."""
         return self.env_loop.env_steps * self.acting_processes
 
+    def env_frames(self) -> int | None:
+        """Frames (rl/steps.py) of all processes; ``None`` where not counted. A collective call while training
+        with several processes: their frames differ where their episodes ended inside a skipped action."""
+        counts = gather(self.env_loop.env_frames)
+        return None if None in counts else sum(count for count in counts if count is not None)
+
     def planned_env_steps(self) -> int:
-        """Environment steps of the coming epoch, all processes together (the progress bar's total): its updates'
+        """Agent steps of the coming epoch, all processes together (the progress bar's total): its updates'
         ``steps_per_epoch * train_freq`` and what is left of the random warm-up."""
         hp = self.hparams
         warmup_left = max(0, self.warmup - len(self.buffer))
@@ -210,16 +220,20 @@ class DQN(L.LightningModule):
         """A fresh environment as the agent sees it (frame skipping and stacking included). ``training``: the
         one it learns in, which may differ from the evaluation's (clipped rewards, life loss as terminal)."""
         hp = self.hparams
-        if hp.pixels or is_atari(hp.env_id):
-            clip = hp.clip_rewards and training
-            return build_pixel_env(
-                hp.env_id, hp.frame_skip, hp.frame_stack, hp.downscale, training, clip, render_mode=render_mode
-            )
-        one_hot = hp.get("one_hot_observations", False)  # absent from checkpoints saved before the option
-        return build_env(hp.env_id, hp.frame_skip, hp.frame_stack, render_mode=render_mode, one_hot=one_hot)
+        return build_env(
+            hp.env_id,
+            hp.frame_skip,
+            hp.frame_stack,
+            render_mode=render_mode,
+            one_hot=hp.get("one_hot_observations", False),  # absent from checkpoints saved before the option
+            pixels=hp.pixels,
+            downscale=hp.downscale,
+            training=training,
+            clip_rewards=hp.clip_rewards and training,
+        )
 
-    def act_greedy(self, observation) -> int:
-        """The action with the highest Q-value for one observation."""
+    def act(self, observation) -> int:
+        """The greedy action: the highest Q-value for one observation."""
         batch = np.asarray(observation)[None]  # (*obs_shape) -> (1, *obs_shape)
         return int(greedy_policy(self.q_net, self.device)(batch)[0])
 
@@ -238,22 +252,25 @@ class DQN(L.LightningModule):
             if rank > 0:  # its own replay samples too (process 0 keeps the single-process stream)
                 torch.manual_seed(training_seed(np.random.default_rng(torch.initial_seed() + 1), rank))
 
+    def on_fit_start(self) -> None:
+        rank_zero_info(self.stop_rule.describe())  # what ends this run, in one line
+
     def teardown(self, stage: str) -> None:
         if self._threads_before is not None:
             torch.set_num_threads(self._threads_before)
             self._threads_before = None
 
     def epsilon_at(self, env_steps: int) -> float:
-        """Exploration rate after ``env_steps`` environment steps."""
+        """Exploration rate after ``env_steps`` agent steps."""
         hp = self.hparams
         return linear_schedule(env_steps, hp.epsilon_start, hp.epsilon_end, hp.epsilon_decay_steps)
 
     def collect(self) -> None:
-        """``train_freq`` epsilon-greedy environment steps per training step, preceded by the random warm-up.
+        """``train_freq`` epsilon-greedy agent steps per training step, preceded by the random warm-up.
 
         One vector step moves ``num_envs`` environments at once, so with more copies than ``train_freq`` a vector
         step runs only every few training steps: the debt in ``steps_owed`` keeps the ratio of updates to
-        environment steps at ``1 / train_freq`` whatever ``num_envs`` is.
+        agent steps at ``1 / train_freq`` whatever ``num_envs`` is.
         """
         loop = self.env_loop
         while len(self.buffer) < self.warmup:
@@ -297,7 +314,7 @@ class DQN(L.LightningModule):
     def on_train_batch_end(self, outputs: Any, batch: Batch, batch_idx: int) -> None:
         hp = self.hparams
         if batch_idx == hp.steps_per_epoch - 1:
-            self.curves.epoch_ended(self, self.env_steps, self.env_loop.episodes, self.epsilon)
+            self.curves.epoch_ended(self, self.env_steps, self.env_frames(), self.env_loop.episodes, self.epsilon)
 
     def on_train_epoch_start(self) -> None:
         self.curves.epoch_started(self.env_steps)
@@ -338,7 +355,8 @@ class DQN(L.LightningModule):
             check_identical(self.target_net, "target network")
         if self.stop_rule.update(mean_return, self.env_steps):
             self.trainer.should_stop = True
-        log_everywhere_same(self, {"val/solved": float(self.solved_at is not None)})
+        sustained = {"val/sustained_return": self.stop_rule.sustained_return}
+        log_everywhere_same(self, {**sustained, "val/solved": float(self.solved_at is not None)})
 
     def on_test_epoch_start(self) -> None:
         self.evaluation.start()
@@ -364,7 +382,7 @@ class DQN(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         resuming = self._trainer is not None and self.trainer.state.fn == "fit"
         own, shared = own_state(checkpoint[AGENT_STATE_KEY], resuming)
-        # its env steps are the checkpoint's, whatever this run's number of processes
+        # its agent steps are the checkpoint's, whatever this run's number of processes
         self.acting_processes = len(checkpoint[AGENT_STATE_KEY]["processes"])
         self.buffer.load_state_dict(own["buffer"])
         if own["env_loop"] is not None:

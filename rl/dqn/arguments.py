@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import gymnasium as gym
+from gymnasium.envs.registration import EnvSpec
 
 from rl.arguments import at_least, in_range, positive
+from rl.return_bounds import full_score, return_range
+from training_runs.errors import UserError
+
+# What ``stop_return`` may say besides a number: the environment's own target, or its full score.
+StopReturn = float | Literal["reward_threshold", "full_score"] | None
 
 
 def check_arguments(
@@ -65,3 +72,33 @@ def check_observations(env_id: str, space: gym.Space, one_hot_observations: bool
             f"--model.init_args.one_hot_observations is for environments that observe integer labels; {env_id} "
             f"observes a {type(space).__name__} of shape {space.shape}: leave it false"
         )
+
+
+def stop_target(env_id: str, spec: EnvSpec | None, stop_return: StopReturn) -> float | None:
+    """The mean return that ``stop_return`` asks training to sustain (``None``: never stop), refused in one line if
+    no episode of the environment can reach it (where rl/return_bounds.py knows its returns)."""
+    option = "--model.init_args.stop_return"
+    threshold = spec.reward_threshold if spec is not None else None
+    own = f"reward_threshold ({threshold:g})" if threshold is not None else "null (no stop)"
+    if stop_return == "reward_threshold":
+        return None if threshold is None else float(threshold)
+    if stop_return == "full_score":
+        score = full_score(spec)
+        if score is None:
+            raise UserError(
+                f"{option} full_score: {env_id} has no full score known here (an episode lasting to its time limit "
+                f"scores it on CartPole); pass {own} or a number"
+            )
+        return score
+    if stop_return is None:
+        return None
+    if isinstance(stop_return, str):  # from Python: the command line accepts only the words above
+        raise UserError(f"{option} {stop_return!r}: pass a number, reward_threshold, full_score or null (never stop)")
+    bounds = return_range(spec)
+    if bounds is not None and stop_return > bounds[1]:
+        low, high = bounds
+        raise UserError(
+            f"{option} {stop_return:g} cannot be reached: {env_id}'s episodes return between {low:g} and {high:g}; "
+            f"pass a number in that range or {own}"
+        )
+    return float(stop_return)

@@ -1,4 +1,4 @@
-"""What DQN logs while it trains, on an x-axis of environment steps, at a cost a tiny network's update can bear.
+"""What DQN logs while it trains, on an x-axis of agent steps (rl/steps.py), at a cost a tiny network's update can bear.
 
 It logs through the LightningModule it is given and is told the agent's counters: it imports nothing of the agent.
 """
@@ -43,7 +43,7 @@ class TrainingCurves:
         self.batch_size = batch_size
         self.loss_sum: torch.Tensor | None = None  # losses since the last log, on the device
         self.loss_count = 0
-        self.epoch_clock = (0.0, 0)  # (time, env steps) when the epoch's training started
+        self.epoch_clock = (0.0, 0)  # (time, agent steps) when the epoch's training started
 
     def after_update(
         self, module: L.LightningModule, loss: torch.Tensor, q_values: torch.Tensor, finished: list[Episode]
@@ -71,13 +71,18 @@ class TrainingCurves:
         log_env_steps(module)
 
     def epoch_started(self, env_steps: int) -> None:
-        """``env_steps``: the agent's environment steps (all processes) as its epoch's training starts."""
+        """``env_steps``: the agent steps (all processes) as its epoch's training starts."""
         self.epoch_clock = (time.perf_counter(), env_steps)
 
-    def epoch_ended(self, module: L.LightningModule, env_steps: int, episodes: int, epsilon: float) -> None:
-        """Once per epoch, so the per-step cost stays low: counters, epsilon and throughput."""
+    def epoch_ended(
+        self, module: L.LightningModule, env_steps: int, env_frames: int | None, episodes: int, epsilon: float
+    ) -> None:
+        """Once per epoch, so the per-step cost stays low: counters (agent steps and, where counted, frames: see
+        rl/steps.py), epsilon and throughput."""
         start_time, start_steps = self.epoch_clock
         module.log("train/env_steps", float(env_steps))
+        if env_frames is not None:
+            module.log("train/env_frames", float(env_frames))
         module.log("train/episodes", float(episodes))
         module.log("train/epsilon", epsilon)
         module.log("train/env_steps_per_s", (env_steps - start_steps) / max(time.perf_counter() - start_time, 1e-9))

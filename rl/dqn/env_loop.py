@@ -16,6 +16,7 @@ from rl.dqn.exploration import HeldExploration
 from rl.dqn.nstep import NStepAccumulator
 from rl.dqn.replay import ReplayBuffer
 from rl.evaluation import greedy_actions
+from rl.steps import frames_of, set_frames
 from rl.wrappers import discrete_actions
 
 
@@ -38,7 +39,8 @@ class EnvLoop:
 
     It owns the interaction state a faithful resume needs: the current observations, the running episodes'
     returns and lengths, the step/episode counters, the n-step accumulators, the exploration RNG and every
-    environment copy's own state (see :meth:`state_dict`).
+    environment copy's own state and frame count (see :meth:`state_dict`). It counts agent steps (``env_steps``)
+    and its copies count frames (``env_frames``): rl/steps.py says what each is.
     """
 
     def __init__(
@@ -64,7 +66,8 @@ class EnvLoop:
         self.observations: np.ndarray | None = None  # (N, obs_dim)
         self.episode_returns = np.zeros(num_envs)
         self.episode_lengths = np.zeros(num_envs, dtype=np.int64)
-        self.env_steps = 0  # summed over the copies
+        self.env_steps = 0  # agent steps, summed over the copies
+        self.frames_known = True  # False after loading a checkpoint written before frames were counted
         self.episodes = 0
         self.finished: list[Episode] = []  # episodes ended since the curves last logged them
 
@@ -112,6 +115,14 @@ class EnvLoop:
         self.observations = next_observations
 
     @property
+    def env_frames(self) -> int | None:
+        """Frames of all the copies (rl/steps.py); ``None`` where they were not counted."""
+        counts = [frames_of(env) for env in self.envs.envs]
+        if not self.frames_known or None in counts:
+            return None
+        return sum(count for count in counts if count is not None)
+
+    @property
     def started(self) -> bool:
         """Whether :meth:`reset` (or a load) has started the episodes: only then is there a state to save."""
         return self.observations is not None
@@ -129,6 +140,7 @@ class EnvLoop:
             "rng": generator_state(self.rng),
             "hold": self.hold.state_dict(),
             "envs": [env_state(env) for env in self.envs.envs],
+            "frames": [frames_of(env) for env in self.envs.envs] if self.frames_known else None,
             "finished": [tuple(episode) for episode in self.finished],  # not yet logged; plain tuples load safely
         }
 
@@ -149,6 +161,13 @@ class EnvLoop:
             self.hold.load_state_dict(state["hold"])
         for env, saved in zip(self.envs.envs, state["envs"], strict=True):
             load_env_state(env, saved)
+        # checkpoints written before frames were counted: the run's frames are unknown, and stay so
+        frames = state.get("frames")
+        self.frames_known = frames is not None
+        if frames is not None:
+            for env, count in zip(self.envs.envs, frames, strict=True):
+                if count is not None:  # a copy made without a frame counter (tests' own environments)
+                    set_frames(env, count)
         # checkpoints written before episodes had an end step: they ended at the latest step
         self.finished = [
             Episode(float(ret), int(length), int(end[0]) if end else self.env_steps)

@@ -15,7 +15,7 @@ from rl.dqn.replay import Batch
 class ExperienceStream(IterableDataset):
     """One pass = one Lightning epoch of ``length`` training batches.
 
-    Before each batch it lets the agent act (``collect``: a few environment steps into the replay buffer), then
+    Before each batch it lets the agent act (``collect``: a few agent steps into the replay buffer), then
     draws the batch (``draw``: a uniform sample, or the newest transitions without replay). The data is made
     while it is consumed, so it must be iterated in the training process: use it with ``num_workers=0``.
 
@@ -41,7 +41,7 @@ class ExperienceStream(IterableDataset):
     ) -> None:
         """
         Args:
-            collect: Acts in the environments before each batch (the agent's share of environment steps).
+            collect: Acts in the environments before each batch (the agent's share of agent steps).
             draw: Makes one training batch from the replay buffer.
             length: Batches per pass (Lightning epoch).
         """

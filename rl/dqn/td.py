@@ -29,7 +29,7 @@ def td_targets(
         steps: (B,) number of rewards in ``rewards`` (k: 1 for one-step DQN, up to n for n-step returns).
         next_q_target: (B, A) ``Q(s', .)`` from the network that evaluates (the target network, or the online
             network itself when there is no target network).
-        gamma: Discount factor per environment step of the agent.
+        gamma: Discount factor per agent step.
         next_q_online: (B, A) ``Q(s', .)`` from the online network for Double DQN (van Hasselt et al., 2016):
             it picks ``a* = argmax_a Q_online(s', a)``, which ``next_q_target`` then evaluates, so one network's
             overestimated action is not also its own estimate. ``None``: ``a* = argmax_a Q_target(s', a)``.

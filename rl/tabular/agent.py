@@ -1,7 +1,7 @@
 """Tabular Q-learning as a LightningModule: the Lightning loop drives episodes, the Q-table is a buffer.
 
 One "epoch" is ``episodes_per_epoch`` training episodes; each ``training_step`` plays ``episodes_per_step`` of
-them start to finish (so a checkpoint never falls mid-episode) and updates the table after every env step.
+them start to finish (so a checkpoint never falls mid-episode) and updates the table after every agent step.
 Validation and test play greedy episodes from fixed seeds, so their scores compare across checkpoints.
 """
 
@@ -15,12 +15,13 @@ from lightning.fabric.utilities.data import AttributeDict
 from torch.utils.data import DataLoader, Dataset
 
 from datamodules.epoch_sampler import PositionedSequentialSampler
-from rl.arguments import at_least, in_range, make_env
+from rl.arguments import at_least, in_range
 from rl.checkpointing import AGENT_STATE_KEY, generator_from_state, generator_state
 from rl.evaluation import EvaluationRun, Policy, log_env_steps
 from rl.schedules import linear_schedule
 from rl.seeds import training_seed
 from rl.tabular.qlearning import training_episode
+from rl.wrappers import build_env
 
 # Evaluation episodes per validation/test step, played in lockstep: each Taxi environment builds its own
 # transition table, so a few hundred are made once and reused rather than one per episode.
@@ -87,13 +88,13 @@ class TabularQLearning(L.LightningModule):
         self.save_hyperparameters()  # primitives only: checkpoints load with torch.load(weights_only=True)
         # Each training_step updates the table itself; Lightning must not look for a loss to backpropagate.
         self.automatic_optimization = False
-        self.train_env = make_env(env_id)
+        self.train_env = build_env(env_id)
         n_states, n_actions = self._discrete_sizes(self.train_env)
         # A buffer: saved in every checkpoint's state_dict, never touched by an optimizer. float64 so that many
         # small updates do not round away; the training loop edits it in place through a numpy view.
         self.register_buffer("q_table", torch.full((n_states, n_actions), float(q_init), dtype=torch.float64))
         self.episodes = 0  # training episodes played
-        self.env_steps = 0  # environment steps of those episodes (the progress bar counts them)
+        self.env_steps = 0  # agent steps of those episodes (= frames: no frame skip); the progress bar counts them
         # torch.initial_seed() is the seed_everything value, so `--seed_everything N` reseeds the agent too.
         self.rng = np.random.default_rng(torch.initial_seed() if seed is None else seed)
         self.evaluation = EvaluationRun(self.make_env, max_batch=EVAL_EPISODES_PER_STEP)
@@ -117,10 +118,10 @@ class TabularQLearning(L.LightningModule):
 
     def make_env(self, render_mode: str | None = None) -> gym.Env:
         """A fresh env of the kind this agent was trained on."""
-        return gym.make(self.hparams.env_id, render_mode=render_mode)
+        return build_env(self.hparams.env_id, render_mode=render_mode)
 
-    def act_greedy(self, obs) -> int:
-        """The action with the highest Q-value (the first one on ties)."""
+    def act(self, obs) -> int:
+        """The greedy action: the highest Q-value (the first one on ties)."""
         return int(self.table()[int(obs)].argmax())
 
     def table(self) -> np.ndarray:
@@ -179,7 +180,7 @@ class TabularQLearning(L.LightningModule):
         log_env_steps(self)
 
     def on_train_epoch_end(self) -> None:
-        log_env_steps(self)  # the epoch means of the episode curves, at the epoch's last environment step
+        log_env_steps(self)  # the epoch means of the episode curves, at the epoch's last agent step
 
     def configure_optimizers(self) -> None:
         return None  # the Q-update is applied by hand in training_step
