@@ -12,6 +12,9 @@ then tested on the 1,000 unseen test episodes (seeds 0-999).
 Both clocks run on one CPU thread and pause while evaluating. Each run is its own process, the two agents
 alternate seed by seed so that they share the machine's load, and an unsolved run counts as slower than any
 solved one in the median. SB3 runs as its users run it: without Lightning's PYTORCH_NVML_BASED_CUDA_CHECK.
+
+The other classic-control tasks (Acrobot-v1, MountainCar-v0, LunarLander-v3) use the same SB3 trial with RL Zoo's
+settings for each (``ZOO``), run beside our presets by ``python -m benchmarks.classic_control --sb3``.
 """
 
 from __future__ import annotations
@@ -28,21 +31,61 @@ from benchmarks.cartpole_harness import V1, fmt, median_or_none, run_isolated
 MODULE = "benchmarks.sb3_vs_ours"
 EVAL_EVERY = 2_000  # frames; our preset evaluates every 250 x 4 agent steps of 2 frames, i.e. every 2,000 frames
 
-# rl-baselines3-zoo, hyperparams/dqn.yml, CartPole-v1
-ZOO_CARTPOLE_V1: dict[str, Any] = dict(
-    learning_rate=2.3e-3,
-    batch_size=64,
-    buffer_size=100_000,
-    learning_starts=1_000,
-    gamma=0.99,
-    target_update_interval=10,
-    train_freq=256,
-    gradient_steps=128,
-    exploration_fraction=0.16,
-    exploration_final_eps=0.04,
-    policy_kwargs=dict(net_arch=[256, 256]),
-)
-ZOO_TIMESTEPS = 50_000
+# rl-baselines3-zoo, hyperparams/dqn.yml: each task's tuned DQN and its n_timesteps (frames)
+ZOO: dict[str, tuple[dict[str, Any], int]] = {
+    "CartPole-v1": (
+        dict(
+            learning_rate=2.3e-3,
+            batch_size=64,
+            buffer_size=100_000,
+            learning_starts=1_000,
+            gamma=0.99,
+            target_update_interval=10,
+            train_freq=256,
+            gradient_steps=128,
+            exploration_fraction=0.16,
+            exploration_final_eps=0.04,
+            policy_kwargs=dict(net_arch=[256, 256]),
+        ),
+        50_000,
+    ),
+    "MountainCar-v0": (
+        dict(
+            learning_rate=4e-3,
+            batch_size=128,
+            buffer_size=10_000,
+            learning_starts=1_000,
+            gamma=0.98,
+            target_update_interval=600,
+            train_freq=16,
+            gradient_steps=8,
+            exploration_fraction=0.2,
+            exploration_final_eps=0.07,
+            policy_kwargs=dict(net_arch=[256, 256]),
+        ),
+        120_000,
+    ),
+    # Acrobot-v1 and LunarLander-v3 share one setting in RL Zoo
+    **{
+        env_id: (
+            dict(
+                learning_rate=6.3e-4,
+                batch_size=128,
+                buffer_size=50_000,
+                learning_starts=0,
+                gamma=0.99,
+                target_update_interval=250,
+                train_freq=4,
+                gradient_steps=-1,
+                exploration_fraction=0.12,
+                exploration_final_eps=0.1,
+                policy_kwargs=dict(net_arch=[256, 256]),
+            ),
+            100_000,
+        )
+        for env_id in ("Acrobot-v1", "LunarLander-v3")
+    },
+}
 
 
 def q_network(model: Any) -> Any:
@@ -50,7 +93,12 @@ def q_network(model: Any) -> Any:
     return model.q_net
 
 
-def sb3_trial(seed: int) -> dict:
+def sb3_trial(
+    seed: int, env_id: str = "CartPole-v1", target: float = 475, eval_every: int = EVAL_EVERY, budget: int | None = None
+) -> dict:
+    """SB3's DQN with RL Zoo's hyperparameters for ``env_id``, evaluated on our 100 validation episodes every
+    ``eval_every`` frames; it stops at the first evaluation with a mean return >= ``target``, or after ``budget``
+    frames (default: RL Zoo's)."""
     os.environ.pop("PYTORCH_NVML_BASED_CUDA_CHECK", None)  # set by importing Lightning (via rl); SB3 alone has none
     import torch
     from stable_baselines3 import DQN
@@ -61,33 +109,42 @@ def sb3_trial(seed: int) -> dict:
     from rl.wrappers import build_env
 
     torch.set_num_threads(1)
-    envs = [build_env("CartPole-v1") for _ in range(100)]
+    envs = [build_env(env_id) for _ in range(100)]
     seeds = evaluation_seeds(VAL_FIRST_SEED, 100)  # the same episodes our validation plays
+    hyperparameters, zoo_budget = ZOO[env_id]
 
-    class SolveClock(BaseCallback):
+    class TargetClock(BaseCallback):
         def _on_training_start(self) -> None:
             self.start, self.evaluating = time.perf_counter(), 0.0
             self.curve: list[float] = []
-            self.solved_at: int | None = None
+            self.reached_at: int | None = None
             self.seconds: float | None = None
+            self.train_seconds = 0.0
 
         def _on_step(self) -> bool:
-            if self.num_timesteps % EVAL_EVERY:
+            if self.num_timesteps % eval_every:
                 return True
             paused = time.perf_counter()
             mean = float(play_episodes(envs, greedy_policy(q_network(self.model)), seeds).returns.mean())
             now = time.perf_counter()
             self.evaluating += now - paused
             self.curve.append(round(mean, 1))
-            if mean >= 475:
-                self.solved_at, self.seconds = self.num_timesteps, now - self.start - self.evaluating
-                return False  # stop, like our stop_return at the solving threshold
+            self.train_seconds = now - self.start - self.evaluating
+            if mean >= target:
+                self.reached_at, self.seconds = self.num_timesteps, self.train_seconds
+                return False  # stop, like our stop_return at the target
             return True
 
-    clock = SolveClock()
-    model = DQN("MlpPolicy", "CartPole-v1", seed=seed, device="cpu", **ZOO_CARTPOLE_V1)
-    model.learn(ZOO_TIMESTEPS, callback=clock)
-    return {"seed": seed, "frames": clock.solved_at, "seconds": clock.seconds, "curve": clock.curve}
+    clock = TargetClock()
+    model = DQN("MlpPolicy", env_id, seed=seed, device="cpu", **hyperparameters)
+    model.learn(budget or zoo_budget, callback=clock)
+    return {
+        "seed": seed,
+        "frames": clock.reached_at,
+        "seconds": clock.seconds,
+        "train_seconds": clock.train_seconds,  # at the last evaluation: the whole budget when never reached
+        "curve": clock.curve,
+    }
 
 
 def ours_trial(seed: int) -> dict:

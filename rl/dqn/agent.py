@@ -72,6 +72,7 @@ class DQN(L.LightningModule):
         epsilon_start: float = 1.0,
         epsilon_end: float = 0.02,
         epsilon_decay_steps: int = 10_000,
+        exploration_hold: int = 1,
         frame_skip: int = 1,
         frame_stack: int = 1,
         val_episodes: int = 100,
@@ -114,6 +115,8 @@ class DQN(L.LightningModule):
             epsilon_start: Chance of a random action at agent step 0 (the warm-up acts uniformly at random).
             epsilon_end: Chance of a random action once the linear decay has finished, kept to the end.
             epsilon_decay_steps: Agent steps (from step 0) over which epsilon falls from start to end.
+            exploration_hold: Temporally extended epsilon-greedy: a random action is held for a zeta(2)-distributed
+                number of agent steps, at most this many (rl/dqn/exploration.py); 1 = plain epsilon-greedy.
             frame_skip: Repeat each action for this many frames and sum their rewards (1 = off).
             frame_stack: The state is the concatenation of the last this-many observations (1 = off).
             val_episodes: Greedy episodes per evaluation (fixed seeds). Stopping and ``best.ckpt`` rest on their
@@ -146,7 +149,7 @@ class DQN(L.LightningModule):
             train_freq=train_freq, num_envs=num_envs, steps_per_epoch=steps_per_epoch,
             target_update_interval=target_update_interval, n_steps=n_steps, frame_skip=frame_skip,
             frame_stack=frame_stack, val_episodes=val_episodes, test_episodes=test_episodes,
-            stop_evaluations=stop_evaluations, learning_starts=learning_starts, epsilon_decay_steps=epsilon_decay_steps,
+            stop_evaluations=stop_evaluations, exploration_hold=exploration_hold, learning_starts=learning_starts, epsilon_decay_steps=epsilon_decay_steps,
             hidden_sizes=hidden_sizes, max_grad_norm=max_grad_norm, epsilon_start=epsilon_start, epsilon_end=epsilon_end,
         )  # fmt: skip
         # Every argument is a primitive, so checkpoints load with torch.load(weights_only=True).
@@ -162,7 +165,9 @@ class DQN(L.LightningModule):
         self.buffer = replay_buffer_for(buffer_size if replay else batch_size, obs_shape)
         self.warmup = max(1, min(learning_starts, self.buffer.capacity))
         # the training copies may differ from the evaluation's (clipped rewards, life loss as terminal)
-        self.env_loop = EnvLoop(functools.partial(self.make_env, training=True), num_envs, self.buffer, n_steps, gamma)
+        self.env_loop = EnvLoop(
+            functools.partial(self.make_env, training=True), num_envs, self.buffer, n_steps, gamma, exploration_hold
+        )
         self.steps_owed = 0  # agent steps the acting side owes the updates done so far (see collect)
         self.epsilon = 1.0  # exploration rate of the latest agent step
         threshold = probe.spec.reward_threshold if probe.spec else None

@@ -12,6 +12,7 @@ from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from torch import nn
 
 from rl.checkpointing import env_state, generator_from_state, generator_state, load_env_state
+from rl.dqn.exploration import HeldExploration
 from rl.dqn.nstep import NStepAccumulator
 from rl.dqn.replay import ReplayBuffer
 from rl.evaluation import greedy_actions
@@ -43,8 +44,16 @@ class EnvLoop:
     """
 
     def __init__(
-        self, make_env: Callable[[], gym.Env], num_envs: int, buffer: ReplayBuffer, n_steps: int, gamma: float
+        self,
+        make_env: Callable[[], gym.Env],
+        num_envs: int,
+        buffer: ReplayBuffer,
+        n_steps: int,
+        gamma: float,
+        max_hold: int = 1,
     ) -> None:
+        """``max_hold``: an exploratory action is held for up to this many agent steps (rl/dqn/exploration.py);
+        1 is plain epsilon-greedy."""
         if num_envs < 1:
             raise ValueError(f"num_envs must be at least 1, got {num_envs}")
         self.envs = SyncVectorEnv([make_env] * num_envs, autoreset_mode=AutoresetMode.SAME_STEP)
@@ -53,6 +62,7 @@ class EnvLoop:
         self.num_actions = discrete_actions(self.envs.envs[0])
         self.accumulators = [NStepAccumulator(n_steps, gamma, buffer.obs_dim) for _ in range(num_envs)]
         self.rng = np.random.default_rng()  # replaced by a seeded one in reset()
+        self.hold = HeldExploration(num_envs, max_hold)
         self.observations: np.ndarray | None = None  # (N, obs_dim)
         self.episode_returns = np.zeros(num_envs)
         self.episode_lengths = np.zeros(num_envs, dtype=np.int64)
@@ -74,12 +84,14 @@ class EnvLoop:
         """One action per copy: uniformly random with probability ``epsilon``, else the greedy one."""
         if self.observations is None:
             raise RuntimeError("call reset(seed) before step()")
-        explore = self.rng.random(self.num_envs) < epsilon  # (N,)
+        held = self.hold.holding()  # (N,) copies that go on with a held exploratory action (never when max_hold 1)
+        explore = (self.rng.random(self.num_envs) < epsilon) & ~held  # (N,)
         actions = np.zeros(self.num_envs, dtype=np.int64)
-        if not explore.all():  # the warm-up (epsilon 1) needs no network call
+        if not (explore | held).all():  # the warm-up (epsilon 1) needs no network call
             device = next(q_network.parameters()).device
             actions = greedy_actions(q_network, self.observations, device)  # (N, *obs_shape) -> (N,)
         actions[explore] = self.rng.integers(self.num_actions, size=int(explore.sum()))
+        self.hold.choose(actions, explore, self.rng)
         next_observations, rewards, terminated, truncated, info = self.envs.step(actions)
         for i in range(self.num_envs):
             ended = bool(terminated[i] or truncated[i])
@@ -97,6 +109,7 @@ class EnvLoop:
                 ended_at = self.env_steps + self.num_envs  # this vector step included
                 self.finished.append(Episode(float(self.episode_returns[i]), int(self.episode_lengths[i]), ended_at))
                 self.episodes += 1
+                self.hold.end_episode(i)
                 self.episode_returns[i], self.episode_lengths[i] = 0.0, 0
         self.env_steps += self.num_envs
         self.observations = next_observations
@@ -125,6 +138,7 @@ class EnvLoop:
             "episodes": self.episodes,
             "n_step": [accumulator.state_dict() for accumulator in self.accumulators],
             "rng": generator_state(self.rng),
+            "hold": self.hold.state_dict(),
             "envs": [env_state(env) for env in self.envs.envs],
             "frames": [frames_of(env) for env in self.envs.envs] if self.frames_known else None,
             "finished": [tuple(episode) for episode in self.finished],  # not yet logged; plain tuples load safely
@@ -143,6 +157,8 @@ class EnvLoop:
         for accumulator, saved in zip(self.accumulators, state["n_step"], strict=True):
             accumulator.load_state_dict(saved)
         self.rng = generator_from_state(state["rng"])
+        if "hold" in state:  # checkpoints written before held exploration hold none
+            self.hold.load_state_dict(state["hold"])
         for env, saved in zip(self.envs.envs, state["envs"], strict=True):
             load_env_state(env, saved)
         # checkpoints written before frames were counted: the run's frames are unknown, and stay so
