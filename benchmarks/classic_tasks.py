@@ -15,7 +15,6 @@ from typing import Any
 import lightning as L
 import numpy as np
 
-BASE = ["--config", "configs/cartpole_dqn.yaml"]  # the presets are overlays of the CartPole agent
 QUIET = [
     "--trainer.enable_progress_bar", "false",
     "--trainer.enable_model_summary", "false",
@@ -29,7 +28,7 @@ class Task:
 
     name: str  # what --tasks takes
     env_id: str
-    preset: str  # configs/<preset>.yaml, an overlay of configs/cartpole_dqn.yaml
+    preset: str  # configs/<preset>.yaml
     target: float  # test mean return to reach (best and last checkpoint, every seed)
     budget_frames: int  # RL Zoo's n_timesteps
     rl_zoo: str  # RL Zoo's DQN in benchmark.md: mean +- std (its budget)
@@ -37,7 +36,7 @@ class Task:
     min_episode_return: float | None = None  # also needed: 95% of the test episodes at or above this
 
     def config_args(self) -> list[str]:
-        return [*BASE, "--config", f"configs/{self.preset}.yaml"]
+        return ["--config", f"configs/{self.preset}.yaml"]
 
     def target_text(self) -> str:
         extra = f", 95% of episodes >= {self.min_episode_return:g}" if self.min_episode_return is not None else ""

@@ -1,5 +1,5 @@
-"""The classic-control presets (configs/acrobot_dqn.yaml, mountaincar_dqn.yaml, lunarlander_dqn.yaml, overlays
-of cartpole_dqn.yaml): each composes into the agent it describes within RL Zoo's frame budget, a handful of
+"""The classic-control presets (configs/acrobot_dqn.yaml, mountaincar_dqn.yaml, lunarlander_dqn.yaml, each
+standalone): each composes into the agent it describes within RL Zoo's frame budget, a handful of
 steps through the CLI writes its checkpoints, and a short fit learns something measurable (slow)."""
 
 from __future__ import annotations
@@ -34,13 +34,13 @@ TINY = [
 ]  # fmt: skip
 
 
-def overlay(task: Task) -> list[str]:
-    return ["--config", preset("cartpole_dqn"), "--config", preset(task.preset)]
+def preset_args(task: Task) -> list[str]:
+    return ["--config", preset(task.preset)]
 
 
 @pytest.mark.parametrize("task", PRESETS)
 def test_preset_builds_its_task_within_rl_zoos_budget(task, tmp_path):
-    cli = main([*overlay(task), "--runs_dir", str(tmp_path)], run=False)
+    cli = main([*preset_args(task), "--runs_dir", str(tmp_path)], run=False)
     agent = cli.model
     hp = agent.hparams
     assert isinstance(agent, DQN) and hp.env_id == task.env_id and cli.config.run_name == task.preset
@@ -54,13 +54,13 @@ def test_preset_builds_its_task_within_rl_zoos_budget(task, tmp_path):
 
 @pytest.mark.parametrize("task", PRESETS)
 def test_preset_fits_a_few_steps_and_writes_both_checkpoints(task, tmp_path):
-    main(["fit", *overlay(task), "--runs_dir", str(tmp_path), *QUIET, *TINY])
+    main(["fit", *preset_args(task), "--runs_dir", str(tmp_path), *QUIET, *TINY])
     checkpoints = Path(tmp_path) / task.preset / "version_0" / "checkpoints"
     assert (checkpoints / "best.ckpt").is_file() and (checkpoints / "last.ckpt").is_file()
 
 
 def short_fit(task: Task, tmp_path: Path, epochs: int, *extra: str) -> DQN:
-    args = ["fit", *overlay(task), "--runs_dir", str(tmp_path), *QUIET, "--seed_everything", "0"]
+    args = ["fit", *preset_args(task), "--runs_dir", str(tmp_path), *QUIET, "--seed_everything", "0"]
     return main([*args, "--trainer.max_epochs", str(epochs), *extra]).model
 
 
@@ -80,7 +80,7 @@ def test_acrobot_preset_swings_up_within_4000_agent_steps(tmp_path):
     """Random play never swings the tip up within the 500-frame cap (-500); within 4 epochs of the preset an
     evaluation's 100 greedy episodes do, on average in well under half of it."""
     args = ["--runs_dir", str(tmp_path), *QUIET, "--seed_everything", "0", "--trainer.max_epochs", "4"]
-    cli = main([*overlay(TASKS["acrobot"]), *args], run=False)
+    cli = main([*preset_args(TASKS["acrobot"]), *args], run=False)
     means = ValidationMeans()
     trainer: Any = cli.trainer  # its callback list is set at run time, unknown to the type stubs
     trainer.callbacks.append(means)
