@@ -215,6 +215,14 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         ),
     ),
     Benchmark(
+        "classic_control",
+        "results",
+        "one DQN on Acrobot, MountainCar and LunarLander against RL Zoo's targets, 3 seeds, with SB3 side by side",
+        (("-m", "benchmarks.classic_control", "--seeds", "0", "1", "2", "--sb3", "--runs_dir", "{work}"),),
+        quick=(("-m", "benchmarks.classic_control", "--quick", "--runs_dir", "{work}"),),
+        needs=("Box2D", "stable_baselines3"),
+    ),
+    Benchmark(
         "dqn_story",
         "results",
         "plain DQN, then frame skip/stack, replay and a target network, each added: one figure of learning curves",
