@@ -128,7 +128,7 @@ def test_runs_print_no_lightning_noise_and_no_version_number(tmp_path, caplog, c
     bar = cli.trainer.progress_bar_callback
     metrics = bar.get_metrics(cli.trainer, cli.model)
     assert "v_num" not in metrics and "val/acc" in metrics
-    # the CLI's bar counts environment steps for agents (tests/test_progress_bar.py); a classifier's counts batches
+    # the CLI's bar counts agent steps for agents (tests/test_progress_bar.py); a classifier's counts batches
     assert isinstance(bar, EnvStepsProgressBar) and bar.train_progress_bar.n == cli.trainer.num_training_batches
 
 

@@ -89,7 +89,7 @@ def test_taxi_curves_after_fit_then_test_have_no_empty_panel(tmp_path):
     assert figure.get_suptitle() == "taxi_qlearning/version_0"
     returns, schedule = figure.axes  # no TD loss, no max Q, no learning rate: the Q-table has none of them
     assert all(axes.has_data() for axes in figure.axes)
-    assert returns.get_xlabel() == schedule.get_xlabel() == "environment steps"
+    assert returns.get_xlabel() == schedule.get_xlabel() == "agent steps"
     training = drawn(returns)["train/episode_return"]  # 10 points: too few to smooth
     assert len(training) == 10 and training.max() == fit.model.env_steps
     assert len(drawn(returns)["val/mean_return"]) == 2 and drawn(returns)["val/mean_return"].max() == training.max()

@@ -82,7 +82,7 @@ def test_taxi_curves_are_drawn_against_environment_steps(tmp_path):
     logger = TensorBoardLogger(tmp_path, name="taxi")
     quiet_trainer(max_epochs=2, logger=logger, log_every_n_steps=1).fit(agent)
     returns_axes = agent_figure(training_scalars(training_log_folders(tmp_path)[0]), "taxi").axes[0]
-    assert returns_axes.get_xlabel() == "environment steps"
+    assert returns_axes.get_xlabel() == "agent steps"
     training, validation = (line for line in returns_axes.get_lines() if not line.get_label().startswith("_"))
     # one point per training step (10 of them), placed at the environment steps played by then
     assert len(training.get_xdata()) == 10 and training.get_xdata()[-1] == agent.env_steps > 10 * 10

@@ -1,4 +1,4 @@
-"""The agents' progress bars count environment steps (classifiers' bars still count batches)."""
+"""The agents' progress bars count agent steps (classifiers' bars still count batches)."""
 
 from __future__ import annotations
 

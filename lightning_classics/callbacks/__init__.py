@@ -1,5 +1,5 @@
 """Lightning callbacks the CLI adds to every run: pictures after `test`, the learning-rate curve, hp_metric,
-``last.ckpt`` every epoch, a stop when the loss or weights become NaN, and the progress bar (environment steps for agents)."""
+``last.ckpt`` every epoch, a stop when the loss or weights become NaN, and the progress bar (agent steps for agents)."""
 
 from lightning_classics.callbacks.evaluation_pictures import TestPictures
 from lightning_classics.callbacks.latest_checkpoint import LatestCheckpoint

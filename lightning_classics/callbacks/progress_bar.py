@@ -1,7 +1,7 @@
 """The CLI's progress bar: Lightning's, except that for agents it counts agent steps (decisions, rl/steps.py)
 instead of batches, that it does not show ``v_num``, and that it draws on stderr (stderr_progress_bar.py).
 
-A DQN batch stands for ``train_freq`` environment steps (and the first epoch also holds the random warm-up), a
+A DQN batch stands for ``train_freq`` agent steps (and the first epoch also holds the random warm-up), a
 Taxi batch for ten whole episodes: what tells an RL user how far training is, and how fast it runs, is the
 experience collected, the x-axis of every RL paper's curves. An agent says so by offering ``env_steps`` (all
 processes together) and, if it can tell in advance, ``planned_env_steps()`` for the epoch about to start.
@@ -17,13 +17,13 @@ from lightning_classics.callbacks.stderr_progress_bar import StderrProgressBar
 
 
 def env_steps_of(module: L.LightningModule) -> int | None:
-    """The module's count of environment steps, or ``None`` for modules that are not agents."""
+    """The module's count of agent steps, or ``None`` for modules that are not agents."""
     steps = getattr(module, "env_steps", None)
     return int(steps) if isinstance(steps, int) else None
 
 
 class EnvStepsProgressBar(StderrProgressBar):
-    """Lightning's TQDM bar, on stderr; while an agent trains, its position and total are environment steps of the epoch.
+    """Lightning's TQDM bar, on stderr; while an agent trains, its position and total are agent steps of the epoch.
 
     The total is the agent's plan for the epoch (none if it cannot know, e.g. Taxi's episodes vary in length);
     at the end of the epoch the bar shows the steps really taken, and is full. The metrics leave out ``v_num``,
@@ -66,7 +66,7 @@ class EnvStepsProgressBar(StderrProgressBar):
     ) -> None:
         if not self._counting:
             super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
-        # Redraw every refresh_rate batches, as Lightning's bar does, but show the environment steps.
+        # Redraw every refresh_rate batches, as Lightning's bar does, but show the agent steps.
         elif self.redraw_due(batch_idx + 1, self.total_train_batches):
             self._show(self.steps_this_epoch(pl_module))
             self.train_progress_bar.set_postfix(self.get_metrics(trainer, pl_module))

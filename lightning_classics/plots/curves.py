@@ -2,10 +2,10 @@
 
 python -m lightning_classics.plots.curves runs/mnist_cnn                       # -> runs/mnist_cnn/curves.png
 python -m lightning_classics.plots.curves runs/mnist_cnn/version_1             # one version of the run
-python -m lightning_classics.plots.curves runs/cartpole_dqn --out dqn.png      # agents: returns against environment steps
+python -m lightning_classics.plots.curves runs/cartpole_dqn --out dqn.png      # agents: returns against agent steps
 
 Classifiers: loss and accuracy per epoch (train and val) with the learning rate. Agents (runs that
-log ``train/env_steps``): episode returns and ``val/mean_return`` against environment steps, the
+log ``train/env_steps``): episode returns and ``val/mean_return`` against agent steps, the
 TD loss and max Q (DQN), and epsilon with the learning rate. The run's newest ``version_N`` folder with
 training logs is used; what ``validate`` and ``test`` logged into it is left out (lightning_classics/plots/tensorboard_logs.py).
 """
@@ -92,9 +92,9 @@ def classifier_figure(scalars: dict[str, Series], title: str) -> Figure:
 
 def agent_figure(scalars: dict[str, Series], title: str) -> Figure:
     """Returns, then the TD loss and max Q where logged (DQN; tabular Q-learning has neither), then epsilon with
-    the learning rate on its own axis, all against environment steps (training steps if not logged)."""
+    the learning rate on its own axis, all against agent steps (training steps if not logged)."""
     env_steps = scalars.get("train/env_steps")  # (logged step, env steps), once per epoch
-    # The agents log against environment steps; logs from before they did use optimizer steps, mapped here.
+    # The agents log against agent steps; logs from before they did use optimizer steps, mapped here.
     mapping = None if env_steps is None or np.array_equal(*env_steps) else env_steps
 
     def by_env_steps(tag: str) -> Series:
@@ -132,7 +132,7 @@ def agent_figure(scalars: dict[str, Series], title: str) -> Figure:
         rate.set_ylabel("learning rate")
         rate.legend(fontsize=8, loc="center right")
     for axes in axes_by_name.values():
-        axes.set_xlabel("environment steps" if env_steps is not None else "training steps")
+        axes.set_xlabel("agent steps" if env_steps is not None else "training steps")
     return figure
 
 
