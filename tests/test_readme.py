@@ -178,8 +178,10 @@ def test_the_demo_prints_what_the_readme_shows(tmp_path):
         assert words[0] == "python", command
         args = [str(ROOT / "cli.py"), *words[2:], *(SHORT_FIT[2:] if "fit" in words else [])]
         # results on stdout, diagnostics (the "Saved" pictures) on stderr: merged, as a terminal shows them
+        # unbuffered: a pipe would hold stdout back while stderr goes straight through, reordering the lines
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         done = subprocess.run(
-            [sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            [sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
         assert done.returncode == 0, done.stdout[-3000:]
         printed += done.stdout

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, cast
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_info
 from torchmetrics.classification import MulticlassConfusionMatrix
@@ -101,7 +103,7 @@ class TestPictures(L.Callback):
             for logger in trainer.loggers:
                 if isinstance(logger, TensorBoardLogger):
                     logger.experiment.add_image(f"test/{name}", pixels, trainer.global_step, dataformats="HWC")
-            rank_zero_info(f"Saved {path}")
+            announce(trainer, f"Saved {path}")
         self.confusion = None
 
     def _gather_worst(self, pl_module: L.LightningModule, num_classes: int, device: torch.device) -> dict:
@@ -124,3 +126,13 @@ class TestPictures(L.Callback):
         keep = gathered["confidence"].argsort(descending=True)[: self.num_mistakes]
         keep = keep[gathered["confidence"][keep] >= 0]
         return {k: v[keep] for k, v in gathered.items()}
+
+
+def announce(trainer: L.Trainer, message: str) -> None:
+    """A diagnostic line on stderr that does not land in the middle of a progress bar: Lightning's bar prints it
+    above itself (``ProgressBar.print``) while one is drawn, else it is logged as usual."""
+    bar = trainer.progress_bar_callback
+    if isinstance(bar, TQDMProgressBar) and bar.is_enabled:
+        bar.print(message, file=sys.stderr)
+    else:
+        rank_zero_info(message)
