@@ -172,6 +172,7 @@ def test_a_taxi_checkpoint_for_the_dqn_preset_is_refused(tmp_path: Path):
         ("target_update_interval", "0", "target_update_interval must be at least 1, got 0"),
         ("val_episodes", "0", "val_episodes must be at least 1, got 0"),
         ("lr", "0", "lr must be positive, got 0"),
+        ("lr_end", "0.1", "lr_end (0.1) must be between 0 and lr (0.0023)"),
         ("buffer_size", "64", "buffer_size (64) is smaller than batch_size (128)"),
         ("env_id", "CartPole-v9", "env_id 'CartPole-v9' cannot be made"),
         ("env_id", "NoSuchEnv-v0", "env_id 'NoSuchEnv-v0' cannot be made"),

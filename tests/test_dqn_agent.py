@@ -209,10 +209,15 @@ def cartpole_args(runs_dir: Path, *extra: str) -> list[str]:
     return cli_args("fit", "cartpole_dqn", runs_dir, *SHORT, *extra)
 
 
-@pytest.mark.parametrize("num_envs", ["1", "3"])
-def test_resumed_run_continues_exactly_where_it_stopped(tmp_path, num_envs):
+@pytest.mark.parametrize(
+    "envs",
+    [
+        pytest.param(["--model.num_envs", "1"], id="1 env"),
+        pytest.param(["--model.num_envs", "3"], id="3 envs"),
+    ],
+)
+def test_resumed_run_continues_exactly_where_it_stopped(tmp_path, envs):
     """1 epoch + resume for 1 more ends exactly like 2 epochs in one go: counters, epsilon, buffer, weights."""
-    envs = ["--model.num_envs", num_envs]
     straight = main(cartpole_args(tmp_path / "straight", "--trainer.max_epochs", "2", *envs)).model
 
     runs = tmp_path / "resumed"
@@ -230,6 +235,17 @@ def test_resumed_run_continues_exactly_where_it_stopped(tmp_path, num_envs):
     assert torch.equal(resumed.buffer.storage.observations, straight.buffer.storage.observations)
     for name, tensor in straight.state_dict().items():
         assert torch.equal(resumed.state_dict()[name], tensor), name
+
+
+def test_the_learning_rate_decays_linearly_to_lr_end_over_the_run(tmp_path):
+    """lr at update 0, lr_end at the last of max_epochs x steps_per_epoch updates, a straight line between."""
+    cli = main(cartpole_args(tmp_path, "--trainer.max_epochs", "2", "--model.lr", "1e-3", "--model.lr_end", "2e-4"))
+    assert cli.trainer.global_step == 50  # 2 epochs of 25 updates
+    (config,) = cli.trainer.lr_scheduler_configs
+    assert config.interval == "step" and config.name == "train/lr"
+    assert cli.trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(2e-4)
+    factors = [config.scheduler.lr_lambdas[0](step) for step in (0, 25, 50, 80)]
+    assert factors == pytest.approx([1.0, 0.6, 0.2, 0.2])  # halfway: halfway between; after the end: lr_end
 
 
 @pytest.mark.parametrize(

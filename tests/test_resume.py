@@ -83,6 +83,8 @@ SMALLER = {
         # a target update every 3 updates: the mid-epoch checkpoint (after update 3) falls on one
         *["--model.init_args.target_update_interval", "3"],
         *["--model.init_args.val_episodes", "2", "--model.init_args.stop_return", "null"],
+        # a learning rate that decays over the run: a resumed run must go on from its place on the schedule
+        *["--model.init_args.lr_end", "1e-4"],
     ],
     # 6 steps of 10 episodes per epoch; 20 greedy evaluation episodes
     "taxi_qlearning": ["--model.init_args.episodes_per_epoch", "60", "--model.init_args.val_episodes", "20"],

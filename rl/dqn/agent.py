@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from lightning.fabric.utilities.data import AttributeDict
 from lightning.pytorch.utilities import rank_zero_info
+from lightning.pytorch.utilities.types import OptimizerLRSchedulerConfig
 from torch.utils.data import DataLoader
 
 from lightning_classics.runs.fused_optimizers import build_optimizer, may_fuse
@@ -28,7 +29,7 @@ from rl.dqn.stopping import StopRule
 from rl.dqn.stream import ExperienceStream
 from rl.dqn.td import batch_loss, update_target
 from rl.evaluation import EvaluationRun, Policy, greedy_policy, log_everywhere_same
-from rl.schedules import linear_schedule
+from rl.schedules import linear_lr_decay, linear_schedule, planned_updates
 from rl.seeds import training_seed
 from rl.wrappers import build_env, discrete_actions
 
@@ -54,6 +55,7 @@ class DQN(L.LightningModule):
         hidden_sizes: tuple[int, ...] = (64, 64),
         dueling: bool = False,
         lr: float = 2.3e-3,
+        lr_end: float | None = None,
         gamma: float = 0.99,
         batch_size: int = 128,
         replay: bool = True,
@@ -92,6 +94,9 @@ class DQN(L.LightningModule):
             hidden_sizes: Widths of the Q-network's hidden layers.
             dueling: Dueling head: ``Q = V(s) + A(s, a) - mean_a A(s, a)``.
             lr: Adam learning rate.
+            lr_end: Learning rate at the last training step, reached by a linear decay from ``lr`` over the run's
+                ``max_epochs * steps_per_epoch`` steps: late updates then refine the policy instead of unsettling
+                it. ``null``: ``lr`` throughout.
             gamma: Discount factor per agent step (one agent step spans ``frame_skip`` frames).
             batch_size: Transitions per gradient step.
             replay: Experience replay: learn from batches drawn uniformly from the last ``buffer_size``
@@ -145,7 +150,7 @@ class DQN(L.LightningModule):
         """
         super().__init__()
         check_arguments(
-            lr, gamma, tau, batch_size, buffer_size, replay,
+            lr, gamma, tau, batch_size, buffer_size, replay, lr_end=lr_end,
             train_freq=train_freq, num_envs=num_envs, steps_per_epoch=steps_per_epoch,
             target_update_interval=target_update_interval, n_steps=n_steps, frame_skip=frame_skip,
             frame_stack=frame_stack, val_episodes=val_episodes, test_episodes=test_episodes,
@@ -319,10 +324,16 @@ class DQN(L.LightningModule):
     def on_train_epoch_start(self) -> None:
         self.curves.epoch_started(self.env_steps)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
+    def configure_optimizers(self) -> torch.optim.Optimizer | OptimizerLRSchedulerConfig:
         # Fused: one kernel for the whole update; for tiny networks per-tensor overhead dominates the step.
-        fuse = may_fuse(self._trainer, self.hparams.max_grad_norm)  # _trainer: None outside a Trainer (benchmarks)
-        return build_optimizer(torch.optim.Adam, self.q_net.parameters(), fuse, lr=self.hparams.lr)
+        hp = self.hparams
+        fuse = may_fuse(self._trainer, hp.max_grad_norm)  # _trainer: None outside a Trainer (benchmarks)
+        optimizer = build_optimizer(torch.optim.Adam, self.q_net.parameters(), fuse, lr=hp.lr)
+        if hp.get("lr_end") is None:  # absent from checkpoints saved before the option
+            return optimizer
+        schedule = linear_lr_decay(optimizer, hp.lr, hp.lr_end, planned_updates(self.trainer, hp.steps_per_epoch))
+        # name: the curve's TensorBoard tag, as the classifiers' (lightning_classics/callbacks/training_curves.py)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step", "name": "train/lr"}}
 
     # ---- evaluation ----------------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ def check_arguments(
     buffer_size: int,
     replay: bool,
     *,
+    lr_end: float | None = None,
     hidden_sizes: Sequence[int] = (),
     max_grad_norm: float | None = None,
     epsilon_start: float = 1.0,
@@ -33,6 +34,11 @@ def check_arguments(
     """``counts``: the integer arguments by name; ``learning_starts`` and ``epsilon_decay_steps`` may be 0, every
     other one must be at least 1."""
     positive(lr=lr)
+    if lr_end is not None and not 0 <= lr_end <= lr:
+        raise ValueError(
+            f"--model.init_args.lr_end ({lr_end}) must be between 0 and lr ({lr}): the learning rate decays from lr "
+            "to lr_end; pass null to keep lr throughout"
+        )
     in_range("gamma", gamma, 0.0, 1.0)
     in_range("tau", tau, 0.0, 1.0, low_open=True)
     at_least(1, batch_size=batch_size, buffer_size=buffer_size)
