@@ -173,6 +173,8 @@ def test_a_taxi_checkpoint_for_the_dqn_preset_is_refused(tmp_path: Path):
         ("val_episodes", "0", "val_episodes must be at least 1, got 0"),
         ("lr", "0", "lr must be positive, got 0"),
         ("lr_end", "0.1", "lr_end (0.1) must be between 0 and lr (0.0023)"),
+        # a union nested in the model's own: the argument is named, not "model must be class ..."
+        ("stop_return", "banana", "model.init_args.stop_return must be one of reward_threshold, full_score (or float)"),
         ("buffer_size", "64", "buffer_size (64) is smaller than batch_size (128)"),
         ("env_id", "CartPole-v9", "env_id 'CartPole-v9' cannot be made"),
         ("env_id", "NoSuchEnv-v0", "env_id 'NoSuchEnv-v0' cannot be made"),

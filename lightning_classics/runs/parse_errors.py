@@ -69,11 +69,17 @@ def one_line_parse_error(message: str, known_keys: list[str]) -> str:
         key = keys[-1].group(1) if keys else "a value"
         expected = _TYPE_NAME.sub(r"\1", match.group(1))
         return f"{key} must be {expected}, got {match.group(2)!r}"
-    if (match := _UNION.search(text)) and (key := _PARSER_KEY.search(text)):
-        given = _GIVEN.search(text)
-        return f"{key.group(1)} must be {_union_choices(match.group(1))}" + (
-            f", got {given.group(1)!r}" if given else ""
-        )
+    if unions := list(_UNION.finditer(text)):
+        # A class's argument is a union nested in the class's own (model: LightningModule | None): the innermost
+        # union is the argument the user got wrong, and the outer key names the class it belongs to.
+        match = unions[-1]
+        keys = [k for k in _PARSER_KEY.finditer(text) if k.start() < match.start()]
+        if keys:
+            key = keys[-1].group(1)
+            if len(keys) > 1 and _CLASS_PATH.search(text, keys[0].end(), keys[-1].start()):
+                key = f"{keys[0].group(1)}.init_args.{key}"
+            given = _GIVEN.search(text, match.end())
+            return f"{key} must be {_union_choices(match.group(1))}" + (f", got {given.group(1)!r}" if given else "")
     for pattern in (_NOT_EXPECTED, _UNRECOGNIZED):
         if match := pattern.search(text):
             key = match.group(1).lstrip("-").split("=")[0]
