@@ -102,6 +102,13 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         no_quick="each seed trains to the stop rule (minutes); tests/test_dqn_agent.py covers the path",
     ),
     Benchmark(
+        "cartpole_v1_seeds",
+        "results",
+        "CartPole-v1 at scale: the v1 preset over 20 training seeds, each tested on 1,000 unseen episodes",
+        (("-m", "benchmarks.cartpole_dqn", "--only", "solve", "--envs", "v1", "--seeds", *map(str, range(20))),),
+        no_quick="each seed trains to the stop rule (minutes); tests/test_dqn_agent.py covers the path",
+    ),
+    Benchmark(
         "sb3",
         "results",
         "wall-clock to solve CartPole-v1: ours against Stable-Baselines3 with RL Zoo's settings, seeds 0-4",
@@ -122,6 +129,24 @@ BENCHMARKS: tuple[Benchmark, ...] = (
             *("--model.init_args.test_episodes", "1"),
         ),
         needs=("pygame",),
+    ),
+    Benchmark(
+        "cartpole_pixels_seeds",
+        "results",
+        "the pixel preset with a decaying learning rate on 5 seeds it was not tuned on: 1,000-episode tests, one figure",
+        (
+            (
+                *("-m", "benchmarks.pixel_seeds", "--seeds", "12", "13", "14", "15", "16", "--jobs", "2"),
+                *("--model.init_args.lr_end", "5e-5"),
+            ),
+        ),
+        quick=(
+            (
+                *("-m", "benchmarks.pixel_seeds", "--seeds", "12", "--quick"),
+                *("--runs_dir", "{work}", "--figure", "{work}/seeds.png"),
+            ),
+        ),
+        needs=("pygame", "matplotlib"),
     ),
     Benchmark(
         "pong",
