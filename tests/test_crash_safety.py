@@ -90,7 +90,14 @@ def test_sigterm_and_sigint_write_a_resumable_checkpoint(tmp_path, signum, exit_
     # Long epochs (400 batches) so that the signal arrives mid-epoch.
     args = tiny_args(tmp_path, "--trainer.max_epochs", "50", "--data.train_size", "25600")
     run = subprocess.Popen(
-        [sys.executable, "cli.py", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, "cli.py", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        # A shell without job control starts background commands with SIGINT ignored (POSIX), and a Python started so
+        # never turns Ctrl-C into KeyboardInterrupt: the child gets the default, as in a terminal, however pytest runs.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     checkpoints = tmp_path / "tiny_net/version_0/checkpoints"
     deadline = time.monotonic() + 120
