@@ -34,6 +34,8 @@ from lightning_classics.plots.tensorboard_logs import (
     training_scalars,
     written_order,
 )
+from lightning_classics.runs.errors import UserError
+from lightning_classics.runs.folders import existing_run
 
 PRESET = "configs/cartpole_pixels_dqn.yaml"
 FIGURE = Path("docs/cartpole_pixels_dqn_seeds.png")
@@ -63,7 +65,7 @@ def run_seed(seed: int, runs_dir: Path, name: str, extra: list[str], test_episod
         stdout=subprocess.PIPE,
         text=True,
     )
-    folder = latest_version(runs_dir / name)
+    folder = existing_run(runs_dir, name, None, "test").path
     (folder / "test_best.log").write_text(done.stdout)
     (folder / "benchmark_load.json").write_text(json.dumps(loads))
     return folder
@@ -76,13 +78,6 @@ def test_results(log: Path) -> dict[str, float]:
     if not best:
         raise SystemExit(f"error: no test of best.ckpt in {log}; run the seed again without --report")
     return ast.literal_eval(best[-1])
-
-
-def latest_version(run: Path) -> Path:
-    versions = sorted(run.glob("version_*"), key=lambda p: int(p.name.split("_")[1]))
-    if not versions:
-        raise SystemExit(f"error: no run folder {run}/version_N: train it first (leave out --report)")
-    return versions[-1]
 
 
 def seed_row(seed: int, folder: Path) -> dict:
@@ -173,7 +168,10 @@ def main(argv: list[str] | None = None) -> None:
             ]
             for job in jobs:
                 job.result()
-    rows = [seed_row(seed, latest_version(args.runs_dir / names[seed])) for seed in args.seeds]
+    try:  # the latest version of each seed's run; a missing one is one line (the runs' own message)
+        rows = [seed_row(seed, existing_run(args.runs_dir, names[seed], None, "report").path) for seed in args.seeds]
+    except UserError as err:
+        raise SystemExit(f"error: {err}") from None
     print(table(rows))
     for r in rows:
         if r["loads"]:
