@@ -158,6 +158,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--figure", type=Path, default=FIGURE)
     parser.add_argument("--quick", action="store_true", help="a smoke run: a few steps, 2 test episodes")
     args, extra = parser.parse_known_args(argv)  # the rest goes to both cli.py commands, e.g. an override
+    if args.jobs < 1:
+        parser.error(f"--jobs {args.jobs}: pass at least 1 (the number of seeds trained at the same time)")
     names = {seed: args.run_name.format(seed=seed) for seed in args.seeds}
     if not args.report:
         quick = QUICK if args.quick else []

@@ -75,3 +75,13 @@ def test_lightning_floor_pairs_both_lightning_fits_with_the_hand_loop(mnist_dir)
     shipped, floor = float(cells[0]), float(cells[2])
     assert 0 < shipped < 5 and 0 < floor < 5  # ratios of two measured times, both contenders ran
     assert cells[-1] == "2"  # repetitions
+
+
+def test_pixel_seeds_refuses_no_jobs_in_one_line(tmp_path, capsys):
+    from benchmarks import pixel_seeds
+
+    with pytest.raises(SystemExit) as stop:
+        pixel_seeds.main(["--seeds", "12", "--jobs", "0", "--runs_dir", str(tmp_path / "runs")])
+    assert stop.value.code == 2
+    assert "--jobs 0: pass at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()  # refused before anything was trained or written
