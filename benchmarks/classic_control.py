@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.cartpole_harness import run_isolated
+from benchmarks.classic_figure import figure
 from benchmarks.classic_tasks import TASKS, Task, test_checkpoints, train_ours
 
 MODULE = "benchmarks.classic_control"
@@ -127,6 +128,8 @@ def main(argv: list[str] | None = None) -> None:
         "--evaluate", nargs=2, metavar=("TASK", "CHECKPOINTS"), help="only test an existing run's best and last"
     )
     parser.add_argument("--table", nargs="+", metavar="JSON", help="only print the table of earlier --json files")
+    parser.add_argument("--figure", type=Path, help="with --table: also draw their validation curves to this PNG")
+    parser.add_argument("--title", help="the figure's title (default: the command that drew it)")
     parser.add_argument("--trial", nargs=3, metavar=("AGENT", "TASK", "SEED"), help=argparse.SUPPRESS)  # internal
     args = parser.parse_args(argv)
     if args.evaluate:
@@ -139,7 +142,12 @@ def main(argv: list[str] | None = None) -> None:
                 for agent in ("ours", "sb3"):
                     merged.setdefault(name, {"ours": [], "sb3": []})[agent] += runs[agent]
         print(table(merged))
+        if args.figure:
+            title = args.title or f"python -m {MODULE} --table {' '.join(Path(path).name for path in args.table)}"
+            print(f"Saved {figure(merged, args.figure, title)}", file=sys.stderr)
         return
+    if args.figure:
+        parser.error("--figure draws the runs of --table: pass the --json files there")
     if args.trial:
         agent, name, seed = args.trial
         print(json.dumps(trial(agent, TASKS[name], int(seed), args.quick, args.runs_dir)))

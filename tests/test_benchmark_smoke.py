@@ -6,8 +6,10 @@ The ones that take seconds (the GPU benchmark, Pong, Lightning's floor) run in t
 """
 
 import argparse
+import json
 
 import pytest
+from PIL import Image
 
 from benchmarks import fused_step, gpu, lean_loop, lightning_floor
 
@@ -85,3 +87,26 @@ def test_pixel_seeds_refuses_no_jobs_in_one_line(tmp_path, capsys):
     assert stop.value.code == 2
     assert "--jobs 0: pass at least 1" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()  # refused before anything was trained or written
+
+
+def test_classic_control_draws_the_curves_of_its_json_files(tmp_path, capsys):
+    from benchmarks import classic_control
+
+    def run(seed: int, curve: list[list[float]]) -> dict:
+        result = {"mean": -80.0, "min": -150.0, "share_above": None, "meets": False}
+        return {"task": "acrobot", "seed": seed, "frames": 4000, "train_seconds": 9.0, "target_seconds": None,
+                "target_frames": None, "curve": curve, "best": result, "last": result}  # fmt: skip
+
+    saved = tmp_path / "acrobot.json"
+    saved.write_text(
+        json.dumps(
+            {"acrobot": {"ours": [run(0, [[2000, -300.0], [4000, -90.0]])], "sb3": [{**run(0, []), "seconds": None}]}}
+        )
+    )
+    classic_control.main(["--table", str(saved), "--figure", str(tmp_path / "curves.png")])
+    assert "| acrobot | 0 | 4,000 |" in capsys.readouterr().out
+    with Image.open(tmp_path / "curves.png") as picture:
+        assert picture.width > 400 and picture.height > 300
+    with pytest.raises(SystemExit):  # drawing needs the runs of --table
+        classic_control.main(["--figure", str(tmp_path / "alone.png")])
+    assert "pass the --json files there" in capsys.readouterr().err and not (tmp_path / "alone.png").exists()

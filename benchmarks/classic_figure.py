@@ -1,0 +1,38 @@
+"""The classic-control table's validation curves: one panel per task, one line per seed (SB3's dashed), read from the
+``--json`` files of ``benchmarks.classic_control`` (``--table ... --figure PNG``)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from benchmarks.classic_tasks import TASKS
+
+
+def figure(results: dict[str, dict[str, list[dict[str, Any]]]], path: Path, title: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, panels = plt.subplots(1, len(results), figsize=(5.5 * len(results), 4.2), layout="constrained", squeeze=False)
+    for axes, (name, runs) in zip(panels[0], results.items(), strict=True):
+        task = TASKS[name]
+        for agent, style in (("ours", "-"), ("sb3", "--")):
+            for run in runs[agent]:
+                frames, means = zip(*run["curve"], strict=True) if run["curve"] else ((), ())
+                label = f"{'SB3 ' if agent == 'sb3' else ''}seed {run['seed']}"
+                axes.plot(frames, means, style, marker="o", markersize=2, linewidth=1.1, label=label)
+        axes.axhline(task.target, color="black", linestyle=":", linewidth=0.9, label=f"target ({task.target:g})")
+        axes.set_title(task.env_id)
+        axes.set_xlabel("environment frames")
+        axes.set_ylabel("validation mean return (100 episodes)")
+        axes.set_ylim(bottom=max(axes.get_ylim()[0], task.target - 250))  # early episodes that never finish: off
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize=8, loc="lower right")
+    fig.suptitle(textwrap.fill(title, 70 * len(results)), fontsize=9)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
