@@ -69,6 +69,11 @@ warnings.filterwarnings("ignore", message=r"You're resuming from a checkpoint th
 # The DQN's ExperienceStream has a length so that ResumeState can position it (rl/dqn/stream.py); it is read with
 # num_workers=0, where the length is exact.
 warnings.filterwarnings("ignore", message=r"Your `IterableDataset` has `__len__` defined")
+# A preset's EMAWeightAveraging (lunarlander_dqn.yaml) averages during fit; its checkpoints hold the average as the
+# model's weights, which test, play and export read, so its note that outside fit it cannot restore itself is noise.
+warnings.filterwarnings(
+    "ignore", message=r"You're using the WeightAveraging callback, but loading a checkpoint outside"
+)
 # Tabular Q-learning updates its table by hand: having no optimizer is its design, not a mistake.
 warnings.filterwarnings("ignore", message=r"`LightningModule.configure_optimizers` returned `None`")
 

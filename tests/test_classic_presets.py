@@ -11,10 +11,12 @@ from typing import Any
 
 import lightning as L
 import pytest
+import torch
 
 from benchmarks.classic_tasks import TASKS, Task
 from cli import main
 from rl.dqn.agent import DQN
+from rl.play import load_agent
 from tests.helpers import QUIET, preset
 
 BOX2D = pytest.mark.skipif(
@@ -57,6 +59,22 @@ def test_preset_fits_a_few_steps_and_writes_both_checkpoints(task, tmp_path):
     main(["fit", *preset_args(task), "--runs_dir", str(tmp_path), *QUIET, *TINY])
     checkpoints = Path(tmp_path) / task.preset / "version_0" / "checkpoints"
     assert (checkpoints / "best.ckpt").is_file() and (checkpoints / "last.ckpt").is_file()
+
+
+@BOX2D
+def test_lunarlander_checkpoints_hold_an_average_of_the_trained_weights(tmp_path):
+    """The preset's EMAWeightAveraging: a checkpoint's weights (what validation measured, and what test, play and
+    export read) are the moving average; the trained ones, which a resumed run continues from, are kept beside."""
+    main(["fit", *preset_args(TASKS["lunarlander"]), "--runs_dir", str(tmp_path), *QUIET, *TINY])
+    last = Path(tmp_path) / "lunarlander_dqn" / "version_0" / "checkpoints" / "last.ckpt"
+    saved = torch.load(last, weights_only=True)
+    averaged, trained = saved["state_dict"], saved["current_model_state"]
+    assert averaged.keys() == trained.keys()
+    # 20 updates at decay 0.999 move the average about 2% of the way from the first weights to the trained ones
+    moved = [k for k in averaged if k.startswith("q_net.") and not torch.equal(averaged[k], trained[k])]
+    assert moved, "the checkpoint's weights are the trained ones, not their average"
+    played = load_agent(str(last))
+    assert all(torch.equal(played.state_dict()[k], averaged[k]) for k in moved)
 
 
 def short_fit(task: Task, tmp_path: Path, epochs: int, *extra: str) -> DQN:

@@ -90,6 +90,7 @@ SMALLER = {
     "taxi_qlearning": ["--model.init_args.episodes_per_epoch", "60", "--model.init_args.val_episodes", "20"],
 }
 ON_DEVICE = ["--data.on_device", "true"]
+EMA = ["--trainer.callbacks+=EMAWeightAveraging", "--trainer.callbacks.decay", "0.9"]
 BATCHES_PER_EPOCH = {"tiny_net": 4, "cartpole_dqn": 20, "taxi_qlearning": 6}  # the MNIST presets: 5
 
 
@@ -148,6 +149,9 @@ DATA_PATHS = [
     *[pytest.param(name, [], id=name, marks=_slow) for name in ("mnist_ann", "mnist_lstm")],
     *[pytest.param(name, ON_DEVICE, id=f"{name}-on_device", marks=_slow) for name in ("mnist_ann", "mnist_lstm")],
     *[pytest.param(name, [], id=name, marks=_slow) for name in ("tiny_net", "cartpole_dqn", "taxi_qlearning")],
+    # the agent with an exponential moving average of its weights (Lightning's EMAWeightAveraging, as in
+    # lunarlander_dqn.yaml): the checkpoint holds the average as its weights and the trained ones beside them
+    pytest.param("cartpole_dqn", EMA, id="cartpole_dqn-ema", marks=_slow),
 ]
 
 
