@@ -27,7 +27,7 @@ from typing import Any
 
 from benchmarks.cartpole_harness import run_isolated
 from benchmarks.classic_figure import figure
-from benchmarks.classic_tasks import TASKS, Task, test_checkpoints, train_ours
+from benchmarks.classic_tasks import SB3_EVAL_EVERY, TASKS, Task, test_checkpoints, train_ours
 
 MODULE = "benchmarks.classic_control"
 QUICK = [
@@ -47,7 +47,7 @@ def trial(agent: str, task: Task, seed: int, quick: bool, runs_dir: str | None) 
 
     if quick:
         return sb3_trial(seed, task.env_id, task.target, eval_every=QUICK_SB3_FRAMES // 2, budget=QUICK_SB3_FRAMES)
-    return sb3_trial(seed, task.env_id, task.target, eval_every=2_000)
+    return sb3_trial(seed, task.env_id, task.target, eval_every=SB3_EVAL_EVERY)
 
 
 def seconds_cell(runs: list[dict[str, Any]], key: str) -> str:

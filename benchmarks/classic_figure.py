@@ -7,7 +7,14 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from benchmarks.classic_tasks import TASKS
+from benchmarks.classic_tasks import SB3_EVAL_EVERY, TASKS
+
+
+def curve(points: list[list[float]] | list[float]) -> tuple[list[float], list[float]]:
+    """Frames and validation means; SB3's trials record only the means, one every ``SB3_EVAL_EVERY`` frames."""
+    if points and not isinstance(points[0], list | tuple):
+        return [SB3_EVAL_EVERY * (i + 1) for i in range(len(points))], list(points)
+    return [p[0] for p in points], [p[1] for p in points]  # type: ignore[index]
 
 
 def figure(results: dict[str, dict[str, list[dict[str, Any]]]], path: Path, title: str) -> Path:
@@ -21,7 +28,7 @@ def figure(results: dict[str, dict[str, list[dict[str, Any]]]], path: Path, titl
         task = TASKS[name]
         for agent, style in (("ours", "-"), ("sb3", "--")):
             for run in runs[agent]:
-                frames, means = zip(*run["curve"], strict=True) if run["curve"] else ((), ())
+                frames, means = curve(run["curve"])
                 label = f"{'SB3 ' if agent == 'sb3' else ''}seed {run['seed']}"
                 axes.plot(frames, means, style, marker="o", markersize=2, linewidth=1.1, label=label)
         axes.axhline(task.target, color="black", linestyle=":", linewidth=0.9, label=f"target ({task.target:g})")

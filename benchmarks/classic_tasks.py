@@ -20,6 +20,7 @@ QUIET = [
     "--trainer.enable_model_summary", "false",
     "--trainer.num_sanity_val_steps", "0",
 ]  # fmt: skip
+SB3_EVAL_EVERY = 2_000  # frames between SB3's validations in the table's runs (its curves' x step)
 
 
 @dataclass(frozen=True)

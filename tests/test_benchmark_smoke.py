@@ -100,7 +100,12 @@ def test_classic_control_draws_the_curves_of_its_json_files(tmp_path, capsys):
     saved = tmp_path / "acrobot.json"
     saved.write_text(
         json.dumps(
-            {"acrobot": {"ours": [run(0, [[2000, -300.0], [4000, -90.0]])], "sb3": [{**run(0, []), "seconds": None}]}}
+            {
+                "acrobot": {
+                    "ours": [run(0, [[2000, -300.0], [4000, -90.0]])],
+                    "sb3": [{**run(0, [-400.0, -95.0]), "seconds": None}],
+                }
+            }
         )
     )
     classic_control.main(["--table", str(saved), "--figure", str(tmp_path / "curves.png")])
