@@ -70,7 +70,7 @@ warnings.filterwarnings("ignore", message=r"You're resuming from a checkpoint th
 # num_workers=0, where the length is exact.
 warnings.filterwarnings("ignore", message=r"Your `IterableDataset` has `__len__` defined")
 # A preset's EMAWeightAveraging (lunarlander_dqn.yaml) averages during fit; its checkpoints hold the average as the
-# model's weights, which test, play and export read, so its note that outside fit it cannot restore itself is noise.
+# model's weights, which test and play read, so its note that outside fit it cannot restore itself is noise.
 warnings.filterwarnings(
     "ignore", message=r"You're using the WeightAveraging callback, but loading a checkpoint outside"
 )

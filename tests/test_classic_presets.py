@@ -63,8 +63,8 @@ def test_preset_fits_a_few_steps_and_writes_both_checkpoints(task, tmp_path):
 
 @BOX2D
 def test_lunarlander_checkpoints_hold_an_average_of_the_trained_weights(tmp_path):
-    """The preset's EMAWeightAveraging: a checkpoint's weights (what validation measured, and what test, play and
-    export read) are the moving average; the trained ones, which a resumed run continues from, are kept beside."""
+    """The preset's EMAWeightAveraging: a checkpoint's weights (what validation measured, and what test and play
+    read) are the moving average; the trained ones, which a resumed run continues from, are kept beside."""
     main(["fit", *preset_args(TASKS["lunarlander"]), "--runs_dir", str(tmp_path), *QUIET, *TINY])
     last = Path(tmp_path) / "lunarlander_dqn" / "version_0" / "checkpoints" / "last.ckpt"
     saved = torch.load(last, weights_only=True)
