@@ -30,14 +30,15 @@ def figure(results: dict[str, dict[str, list[dict[str, Any]]]], path: Path, titl
             for run in runs[agent]:
                 frames, means = curve(run["curve"])
                 label = f"{'SB3 ' if agent == 'sb3' else ''}seed {run['seed']}"
-                axes.plot(frames, means, style, marker="o", markersize=2, linewidth=1.1, label=label)
+                color = f"C{run['seed'] % 10}"  # a seed's two agents in one colour
+                axes.plot(frames, means, style, color=color, marker="o", markersize=2, linewidth=1.1, label=label)
         axes.axhline(task.target, color="black", linestyle=":", linewidth=0.9, label=f"target ({task.target:g})")
         axes.set_title(task.env_id)
         axes.set_xlabel("environment frames")
         axes.set_ylabel("validation mean return (100 episodes)")
         axes.set_ylim(bottom=max(axes.get_ylim()[0], task.target - 250))  # early episodes that never finish: off
         axes.grid(alpha=0.3)
-        axes.legend(fontsize=8, loc="lower right")
+        axes.legend(fontsize=7, loc="lower right", ncols=2)
     fig.suptitle(textwrap.fill(title, 70 * len(results)), fontsize=9)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
