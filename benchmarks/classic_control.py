@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--table", nargs="+", metavar="JSON", help="only print the table of earlier --json files")
     parser.add_argument("--figure", type=Path, help="with --table: also draw their validation curves to this PNG")
     parser.add_argument("--title", help="the figure's title (default: the command that drew it)")
+    parser.add_argument("--ymin", type=float, help="the figure's lowest return (default: 250 below the target)")
     parser.add_argument("--trial", nargs=3, metavar=("AGENT", "TASK", "SEED"), help=argparse.SUPPRESS)  # internal
     args = parser.parse_args(argv)
     if args.evaluate:
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
         print(table(merged))
         if args.figure:
             title = args.title or f"python -m {MODULE} --table {' '.join(Path(path).name for path in args.table)}"
-            print(f"Saved {figure(merged, args.figure, title)}", file=sys.stderr)
+            print(f"Saved {figure(merged, args.figure, title, args.ymin)}", file=sys.stderr)
         return
     if args.figure:
         parser.error("--figure draws the runs of --table: pass the --json files there")

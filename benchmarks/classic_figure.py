@@ -17,7 +17,10 @@ def curve(points: list[list[float]] | list[float]) -> tuple[list[float], list[fl
     return [p[0] for p in points], [p[1] for p in points]  # type: ignore[index]
 
 
-def figure(results: dict[str, dict[str, list[dict[str, Any]]]], path: Path, title: str) -> Path:
+def figure(
+    results: dict[str, dict[str, list[dict[str, Any]]]], path: Path, title: str, ymin: float | None = None
+) -> Path:
+    """``ymin``: the panels' lowest return shown (default: 250 below each task's target)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -36,7 +39,8 @@ def figure(results: dict[str, dict[str, list[dict[str, Any]]]], path: Path, titl
         axes.set_title(task.env_id)
         axes.set_xlabel("environment frames")
         axes.set_ylabel("validation mean return (100 episodes)")
-        axes.set_ylim(bottom=max(axes.get_ylim()[0], task.target - 250))  # early episodes that never finish: off
+        floor = task.target - 250 if ymin is None else ymin  # early episodes that never finish: off the panel
+        axes.set_ylim(bottom=max(axes.get_ylim()[0], floor))
         axes.grid(alpha=0.3)
         axes.legend(fontsize=7, loc="lower right", ncols=2)
     fig.suptitle(textwrap.fill(title, 70 * len(results)), fontsize=9)

@@ -108,7 +108,7 @@ def test_classic_control_draws_the_curves_of_its_json_files(tmp_path, capsys):
             }
         )
     )
-    classic_control.main(["--table", str(saved), "--figure", str(tmp_path / "curves.png")])
+    classic_control.main(["--table", str(saved), "--figure", str(tmp_path / "curves.png"), "--ymin", "-200"])
     assert "| acrobot | 0 | 4,000 |" in capsys.readouterr().out
     with Image.open(tmp_path / "curves.png") as picture:
         assert picture.width > 400 and picture.height > 300
