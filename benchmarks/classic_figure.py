@@ -7,7 +7,10 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from matplotlib.figure import Figure
+
 from benchmarks.classic_tasks import SB3_EVAL_EVERY, TASKS
+from lightning_classics.plots.figures import render, save_png
 
 
 def curve(points: list[list[float]] | list[float]) -> tuple[list[float], list[float]]:
@@ -21,12 +24,8 @@ def figure(
     results: dict[str, dict[str, list[dict[str, Any]]]], path: Path, title: str, ymin: float | None = None
 ) -> Path:
     """``ymin``: the panels' lowest return shown (default: 250 below each task's target)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, panels = plt.subplots(1, len(results), figsize=(5.5 * len(results), 4.2), layout="constrained", squeeze=False)
+    fig = Figure(figsize=(5.5 * len(results), 4.2), dpi=110, layout="constrained")
+    panels = fig.subplots(1, len(results), squeeze=False)
     for axes, (name, runs) in zip(panels[0], results.items(), strict=True):
         task = TASKS[name]
         for agent, style in (("ours", "-"), ("sb3", "--")):
@@ -44,7 +43,4 @@ def figure(
         axes.grid(alpha=0.3)
         axes.legend(fontsize=7, loc="lower right", ncols=2)
     fig.suptitle(textwrap.fill(title, 70 * len(results)), fontsize=9)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_png(render(fig), path)

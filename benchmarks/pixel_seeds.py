@@ -26,7 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
+from lightning_classics.plots.figures import render, save_png
 from lightning_classics.plots.tensorboard_logs import (
     EVENT_FILES,
     is_training_log,
@@ -126,12 +128,8 @@ def table(rows: list[dict]) -> str:
 
 
 def figure(rows: list[dict], path: Path, title: str) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(figsize=(9, 4.5), layout="constrained")
+    fig = Figure(figsize=(9, 4.5), dpi=110, layout="constrained")
+    axes = fig.subplots()
     for r in rows:
         steps, means = r["curve"]
         axes.plot(steps, means, marker="o", markersize=2.5, linewidth=1.2, label=f"seed {r['seed']}")
@@ -142,10 +140,7 @@ def figure(rows: list[dict], path: Path, title: str) -> Path:
     axes.set_title(title)
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8, loc="lower right")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_png(render(fig), path)
 
 
 def main(argv: list[str] | None = None) -> None:
