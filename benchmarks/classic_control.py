@@ -139,7 +139,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.table:
         merged: dict[str, dict[str, list[dict[str, Any]]]] = {}
         for path in args.table:
-            for name, runs in json.loads(Path(path).read_text()).items():
+            try:
+                saved = json.loads(Path(path).read_text())
+            except (OSError, ValueError) as err:
+                parser.error(f"--table {path}: {err.strerror if isinstance(err, OSError) else err}; pass a --json file")
+            for name, runs in saved.items():
                 for agent in ("ours", "sb3"):
                     merged.setdefault(name, {"ours": [], "sb3": []})[agent] += runs[agent]
         print(table(merged))

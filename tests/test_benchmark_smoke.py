@@ -115,3 +115,6 @@ def test_classic_control_draws_the_curves_of_its_json_files(tmp_path, capsys):
     with pytest.raises(SystemExit):  # drawing needs the runs of --table
         classic_control.main(["--figure", str(tmp_path / "alone.png")])
     assert "pass the --json files there" in capsys.readouterr().err and not (tmp_path / "alone.png").exists()
+    with pytest.raises(SystemExit):  # a missing file is one line, not a traceback
+        classic_control.main(["--table", str(tmp_path / "missing.json")])
+    assert "missing.json: No such file or directory; pass a --json file" in capsys.readouterr().err
